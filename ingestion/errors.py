@@ -1,0 +1,31 @@
+"""Errors a user can cause while ingesting.
+
+The CLI turns every subclass of :class:`IngestionError` into one readable line
+and a non-zero exit code; nothing here prints.
+"""
+
+from __future__ import annotations
+
+
+class IngestionError(Exception):
+    """Base class: a problem with configuration, input files or the warehouse."""
+
+
+class ConfigError(IngestionError):
+    """The sources YAML is missing, malformed, or declares something invalid."""
+
+
+class SourceFileError(IngestionError):
+    """A landing file is missing, unreadable or does not parse."""
+
+
+class UnknownSourceError(IngestionError):
+    """A --source / --entity name that the sources YAML does not declare."""
+
+
+class WarehouseLockedError(IngestionError):
+    """The DuckDB file is held by another process (DuckDB allows one writer)."""
+
+
+class WarehouseError(IngestionError):
+    """Any other problem opening or writing the warehouse."""

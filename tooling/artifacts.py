@@ -1,0 +1,102 @@
+"""Read dbt's artifacts (run_results.json, manifest.json). Never prints."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tooling.errors import DataOpsError
+
+
+def read_json(path: Path, *, what: str, hint: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataOpsError(f"{what} not found at {path}; {hint}") from None
+    except json.JSONDecodeError as exc:
+        raise DataOpsError(
+            f"{what} at {path} is not valid JSON ({exc.msg}, line {exc.lineno})"
+        ) from None
+    except OSError as exc:
+        raise DataOpsError(f"cannot read {what} at {path}: {exc.strerror}") from None
+    if not isinstance(data, dict):
+        raise DataOpsError(f"{what} at {path} is not a JSON object")
+    return data
+
+
+def load_manifest(target_dir: Path) -> dict[str, Any]:
+    return read_json(
+        target_dir / "manifest.json",
+        what="manifest.json",
+        hint="run `dataops build` (or `dbt parse`) in the project to make one",
+    )
+
+
+@dataclass
+class NodeResult:
+    unique_id: str
+    resource_type: str
+    status: str
+    execution_time: float
+    rows_affected: int | None = None
+    failures: int | None = None
+    message: str | None = None
+
+
+@dataclass
+class RunSummary:
+    nodes: list[NodeResult] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    def counts(self) -> dict[str, Counter[str]]:
+        """Status counts per resource type (model, test, seed, snapshot, unit_test)."""
+        out: dict[str, Counter[str]] = {}
+        for node in self.nodes:
+            out.setdefault(node.resource_type, Counter())[_bucket(node.status)] += 1
+        return out
+
+    @property
+    def failed(self) -> list[NodeResult]:
+        return [n for n in self.nodes if _bucket(n.status) == "error"]
+
+
+def _bucket(status: str) -> str:
+    """dbt's statuses folded into pass / warn / error / skip."""
+    return {
+        "success": "pass",
+        "pass": "pass",
+        "warn": "warn",
+        "error": "error",
+        "fail": "error",
+        "runtime error": "error",
+        "skipped": "skip",
+        "skip": "skip",
+        "no-op": "skip",
+    }.get(status, status)
+
+
+def read_run_results(target_dir: Path) -> RunSummary:
+    data = read_json(
+        target_dir / "run_results.json",
+        what="run_results.json",
+        hint="run `dataops build` first",
+    )
+    nodes = []
+    for item in data.get("results", []):
+        uid = item.get("unique_id", "")
+        response = item.get("adapter_response") or {}
+        nodes.append(
+            NodeResult(
+                unique_id=uid,
+                resource_type=uid.split(".", 1)[0],
+                status=str(item.get("status")),
+                execution_time=float(item.get("execution_time") or 0.0),
+                rows_affected=response.get("rows_affected"),
+                failures=item.get("failures"),
+                message=item.get("message"),
+            )
+        )
+    return RunSummary(nodes=nodes, elapsed=float(data.get("elapsed_time") or 0.0))

@@ -1,0 +1,69 @@
+"""`dataops build` as a function: ingest, then one `dbt build` in this process."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from ingestion.loader import EntityResult, Progress, summarize
+from ingestion.warehouse import connect
+from tooling.artifacts import RunSummary, read_run_results
+from tooling.errors import UsageError
+from tooling.ingest_run import run_ingest
+from tooling.runner import invoke
+from tooling.settings import Settings
+
+
+@dataclass
+class BuildOutcome:
+    ingested: list[EntityResult] = field(default_factory=list)
+    ingest_skipped_reason: str | None = None
+    dbt_success: bool = False
+    run: RunSummary = field(default_factory=RunSummary)
+    wall_seconds: float = 0.0
+
+    @property
+    def rows_per_source(self) -> dict[str, int]:
+        return summarize(self.ingested)
+
+    @property
+    def ok(self) -> bool:
+        return self.dbt_success and not self.run.failed
+
+
+def build(
+    settings: Settings,
+    *,
+    select: list[str] | None = None,
+    exclude: list[str] | None = None,
+    full_refresh: bool = False,
+    skip_ingest: bool = False,
+    progress: Progress | None = None,
+    quiet: bool = False,
+) -> BuildOutcome:
+    started = time.perf_counter()
+    outcome = BuildOutcome()
+    if skip_ingest:
+        outcome.ingest_skipped_reason = "--skip-ingest"
+    elif not settings.sources.is_file() and "sources" not in settings.tool_config:
+        outcome.ingest_skipped_reason = f"no sources file at {settings.sources}"
+    else:
+        outcome.ingested = run_ingest(settings, full_refresh=full_refresh, progress=progress)
+    if outcome.ingest_skipped_reason and settings.warehouse.suffix == ".duckdb":
+        # Fail fast, with a clear message, if another process holds the file.
+        connect(settings.warehouse).close()
+
+    command = ["build"]
+    if select:
+        command += ["--select", *select]
+    if exclude:
+        command += ["--exclude", *exclude]
+    if full_refresh:
+        command.append("--full-refresh")
+    invocation = invoke(settings, command, quiet=quiet)
+    if select and invocation.node_count == 0:
+        raise UsageError(f"--select {' '.join(select)} matched no nodes in {settings.project_dir}")
+    outcome.dbt_success = invocation.success
+    outcome.run = read_run_results(settings.target_dir)
+    outcome.wall_seconds = time.perf_counter() - started
+    return outcome

@@ -1,0 +1,74 @@
+"""The one module that talks to dbt: its programmatic runner, in this process.
+
+Everything else reads the artifacts dbt writes (``target/*.json``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tooling.errors import DataOpsError
+from tooling.settings import Settings
+
+
+@dataclass
+class DbtInvocation:
+    success: bool
+    command: list[str]
+    target_dir: Path
+    node_count: int | None
+
+
+def prepare_environment(settings: Settings) -> None:
+    """Environment dbt and the profile read: warehouse path, no tracking."""
+    os.environ["DATAOPS_WAREHOUSE"] = str(settings.warehouse)
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    if settings.target:
+        os.environ["DATAOPS_TARGET"] = settings.target
+
+
+def base_args(settings: Settings) -> list[str]:
+    args = ["--project-dir", str(settings.project_dir)]
+    if settings.profiles_dir is not None:
+        args += ["--profiles-dir", str(settings.profiles_dir)]
+    if settings.target:
+        args += ["--target", settings.target]
+    return args
+
+
+def invoke(
+    settings: Settings,
+    command: Sequence[str],
+    *,
+    quiet: bool = False,
+    extra: Sequence[str] = (),
+) -> DbtInvocation:
+    """Run one dbt command (e.g. ``["build", "--select", "x"]``) in-process."""
+    from dbt.cli.main import dbtRunner  # imported late: dbt is slow to import
+
+    prepare_environment(settings)
+    args = [*command, *base_args(settings), *extra]
+    if quiet:
+        args = ["--quiet", *args]
+    try:
+        result = dbtRunner().invoke(args)
+    except Exception as exc:  # dbtRunner raises only for programmer errors
+        raise DataOpsError(f"dbt {command[0]} could not start: {exc}") from exc
+    if result.exception is not None:
+        message = str(result.exception).strip().splitlines()
+        first = next((ln.strip() for ln in message if ln.strip()), type(result.exception).__name__)
+        raise DataOpsError(f"dbt {command[0]} failed: {first}")
+    node_count = None
+    payload = result.result
+    if payload is not None and hasattr(payload, "results"):
+        node_count = len(payload.results)
+    return DbtInvocation(
+        success=bool(result.success),
+        command=args,
+        target_dir=settings.target_dir,
+        node_count=node_count,
+    )
