@@ -10,7 +10,6 @@ import sys
 import traceback
 from typing import Annotated
 
-import click
 import typer
 
 from ingestion.errors import IngestionError
@@ -53,15 +52,13 @@ app.add_typer(ingest_cmd.app, name="ingest")
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: one line per user error, tracebacks only with -v."""
+    """Console-script entry point: one line per user error, tracebacks only with -v.
+
+    Typer (standalone mode) prints usage errors itself and exits 2; the
+    toolkit's own errors propagate out of it and are printed here.
+    """
     try:
-        code = app(args=argv, prog_name="dataops", standalone_mode=False)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
+        app(args=argv, prog_name="dataops")
     except (DataOpsError, IngestionError) as exc:
         if STATE.verbose:
             traceback.print_exc()
@@ -70,7 +67,6 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

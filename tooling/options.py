@@ -55,6 +55,7 @@ class AppState:
         warehouse: Path | None = None,
         sources: Path | None = None,
         landing_root: Path | None = None,
+        require_project: bool = True,
     ) -> settings_mod.Settings:
         return settings_mod.resolve(
             project_dir=project_dir or self.project_dir,
@@ -62,6 +63,7 @@ class AppState:
             warehouse=warehouse or self.warehouse,
             sources=sources,
             landing_root=landing_root,
+            require_project=require_project,
         )
 
 

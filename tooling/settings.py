@@ -77,6 +77,7 @@ def resolve(
     sources: Path | None = None,
     landing_root: Path | None = None,
     cwd: Path | None = None,
+    require_project: bool = True,
 ) -> Settings:
     cwd = (cwd or Path.cwd()).resolve()
     pyproject = find_pyproject(cwd)
@@ -91,7 +92,7 @@ def resolve(
         return (root / str(config.get(key, DEFAULTS[key]))).resolve()
 
     project = pick(project_dir, "DATAOPS_PROJECT_DIR", "project_dir")
-    if not (project / "dbt_project.yml").is_file():
+    if require_project and not (project / "dbt_project.yml").is_file():
         raise DataOpsError(
             f"no dbt project at {project} (dbt_project.yml not found); pass --project-dir"
         )

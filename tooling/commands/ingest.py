@@ -62,7 +62,11 @@ def ingest(
     if ctx.invoked_subcommand is not None:
         return
     settings = STATE.settings(
-        project_dir=project_dir, warehouse=warehouse, sources=sources, landing_root=landing_root
+        project_dir=project_dir,
+        warehouse=warehouse,
+        sources=sources,
+        landing_root=landing_root,
+        require_project=False,
     )
     with BarProgress(enabled=not dry_run) as progress:
         results = run_ingest(

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install everything the project needs on a fresh machine: a pinned uv in
+# .tools/, then the locked Python environment in .venv/ (uv.lock, --frozen).
+# Idempotent: a second run only checks. Used by `make`, CI and the workflows.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+UV_VERSION="0.13.9"
+if [ ! -x .tools/bin/uv ] || [ "$(.tools/bin/uv --version | cut -d' ' -f2)" != "$UV_VERSION" ]; then
+    echo "bootstrap: installing uv $UV_VERSION into .tools/" >&2
+    python3 -m venv .tools
+    .tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+fi
+.tools/bin/uv sync --frozen --quiet

@@ -1,0 +1,103 @@
+"""Bad input through the real console script: one line naming the culprit,
+a non-zero exit, no traceback, and the warehouse keeps its previous state."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import run_cli, write_csv
+
+
+def snapshot(db: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = [
+            f"{s}.{t}"
+            for s, t in con.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_schema like 'raw_%' order by 1, 2"
+            ).fetchall()
+        ]
+        return {t: con.execute(f"select * from {t} order by all").fetchall() for t in tables}
+
+
+@pytest.fixture
+def loaded(landing: Path, sources_file: Path, tmp_path: Path) -> tuple[list[str], Path]:
+    db = tmp_path / "w.duckdb"
+    args = ["--sources", str(sources_file), "--landing-root", str(landing), "--warehouse", str(db)]
+    first = run_cli("ingest", *args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    return args, db
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stdout + result.stderr
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    for needle in needles:
+        assert needle in errors[0], errors[0]
+
+
+def test_missing_source_file(loaded: tuple[list[str], Path], landing: Path, tmp_path: Path) -> None:
+    args, db = loaded
+    before = snapshot(db)
+    for path in (landing / "erp/stores").iterdir():
+        path.unlink()
+    result = run_cli("ingest", *args, cwd=tmp_path)
+    assert_one_line_error(result, "raw_erp.stores", "erp/stores/stores_*.csv")
+    assert snapshot(db) == before
+
+
+def test_wrong_column_count(loaded: tuple[list[str], Path], landing: Path, tmp_path: Path) -> None:
+    args, db = loaded
+    before = snapshot(db)
+    write_csv(landing / "erp/items/items_2026-10-05.csv", "item_id,amount_cents", ["7,1", "8,2,3"])
+    result = run_cli("ingest", *args, cwd=tmp_path)
+    assert_one_line_error(result, "erp/items/items_2026-10-05.csv", "Expected Number of Columns")
+    assert snapshot(db) == before
+
+
+def test_unknown_source(loaded: tuple[list[str], Path], tmp_path: Path) -> None:
+    args, db = loaded
+    before = snapshot(db)
+    result = run_cli("ingest", *args, "--source", "crm", cwd=tmp_path)
+    assert_one_line_error(result, "unknown source 'crm'")
+    assert snapshot(db) == before
+
+
+def test_malformed_sources_yaml(
+    loaded: tuple[list[str], Path], sources_file: Path, tmp_path: Path
+) -> None:
+    args, db = loaded
+    before = snapshot(db)
+    sources_file.write_text("sources:\n  - name: erp\n    entities: [\n")
+    result = run_cli("ingest", *args, cwd=tmp_path)
+    assert_one_line_error(result, "malformed YAML", str(sources_file))
+    assert snapshot(db) == before
+
+
+def test_locked_warehouse(loaded: tuple[list[str], Path], tmp_path: Path) -> None:
+    args, db = loaded
+    before = snapshot(db)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ok', flush=True); "
+            "time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout and holder.stdout.readline().strip() == "ok"
+        result = run_cli("ingest", *args, "--full-refresh", cwd=tmp_path)
+        assert_one_line_error(result, str(db), "locked by another process")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert snapshot(db) == before

@@ -1,0 +1,75 @@
+"""Every command has help text, appears in the README, and user errors are one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from conftest import REPO, run_cli
+from typer.testing import CliRunner
+
+from tooling.cli import app
+
+
+def command_paths() -> list[tuple[str, ...]]:
+    """Every command and sub-command of the CLI, found by walking the click tree."""
+    root = typer.main.get_command(app)
+    paths: list[tuple[str, ...]] = []
+
+    def walk(cmd: object, path: tuple[str, ...]) -> None:
+        if path:
+            paths.append(path)
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, (*path, name))
+
+    walk(root, ())
+    return paths
+
+
+def test_there_are_commands() -> None:
+    assert {("build",), ("ingest",), ("generate",)} <= set(command_paths())
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p))
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(app, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+    root = typer.main.get_command(app)
+    cmd = root
+    for name in path:
+        cmd = cmd.commands[name]  # type: ignore[attr-defined]
+    assert (cmd.help or "").strip(), f"dataops {' '.join(path)} has no help text"
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p))
+def test_every_command_is_in_the_readme(path: tuple[str, ...]) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"dataops {' '.join(path)}" in readme
+
+
+def test_console_script_help_runs() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert "build" in result.stdout and "ingest" in result.stdout
+
+
+def test_missing_project_is_one_line(tmp_path: Path) -> None:
+    result = run_cli("build", "--project-dir", str(tmp_path / "nowhere"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error: no dbt project at")
+    assert "Traceback" not in result.stderr + result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_option_is_a_usage_error() -> None:
+    result = run_cli("build", "--no-such-option")
+    assert result.returncode == 2
+    assert "No such option" in result.stderr
+
+
+def test_generate_rejects_bad_scale(tmp_path: Path) -> None:
+    result = run_cli("generate", "--scale", "0", "--out", str(tmp_path / "x"))
+    assert result.returncode == 2
+    assert "error:" in result.stderr and "Traceback" not in result.stderr
