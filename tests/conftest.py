@@ -98,18 +98,32 @@ def landing(tmp_path: Path) -> Path:
     write_csv(root / "erp/stores/stores_2026-10-01.csv", "store_id,store_name", ["1,Brooklyn"])
     write_page(
         root / "payments/payments_page_0001.json",
-        [{"payment_id": "p1", "amount_cents": 100, "status": "failed",
-          "updated_at": "2026-10-01 10:00:00"}],
+        [
+            {
+                "payment_id": "p1",
+                "amount_cents": 100,
+                "status": "failed",
+                "updated_at": "2026-10-01 10:00:00",
+            }
+        ],
         1,
         2,
     )
     write_page(
         root / "payments/payments_page_0002.json",
         [
-            {"payment_id": "p1", "amount_cents": 100, "status": "succeeded",
-             "updated_at": "2026-10-01 10:05:00"},
-            {"payment_id": "p2", "amount_cents": -250, "status": "succeeded",
-             "updated_at": "2026-10-01 12:00:00"},
+            {
+                "payment_id": "p1",
+                "amount_cents": 100,
+                "status": "succeeded",
+                "updated_at": "2026-10-01 10:05:00",
+            },
+            {
+                "payment_id": "p2",
+                "amount_cents": -250,
+                "status": "succeeded",
+                "updated_at": "2026-10-01 12:00:00",
+            },
         ],
         2,
         None,
@@ -128,12 +142,44 @@ def sources_file(landing: Path) -> Path:
     return landing.parent / "sources.yml"
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None,
-            timeout: int = 600) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
     """Run the real `dataops` console script in a subprocess."""
-    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    # Settings a previous in-process call exported must not leak into this run.
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("DATAOPS_")}
+    full_env = {**inherited, "COLUMNS": "200", **(env or {})}
     exe = shutil.which("dataops", path=str(Path(sys.executable).parent)) or "dataops"
     return subprocess.run(
-        [exe, *args], cwd=cwd or REPO, env=full_env, capture_output=True, text=True,
+        [exe, *args],
+        cwd=cwd or REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
         timeout=timeout,
     )
+
+
+def copy_repo(dest: Path) -> Path:
+    """A working copy of the repository without environments, state or outputs."""
+    shutil.copytree(
+        REPO,
+        dest,
+        ignore=shutil.ignore_patterns(
+            ".venv",
+            ".tools",
+            ".git",
+            "warehouse",
+            "target",
+            "logs",
+            "__pycache__",
+            "*.duckdb",
+            "*.duckdb.wal",
+            ".pytest_cache",
+            ".ruff_cache",
+            ".hypothesis",
+            "site",
+            "state",
+        ),
+    )
+    return dest
