@@ -16,6 +16,7 @@ from ingestion.errors import IngestionError
 from tooling.commands import build as build_cmd
 from tooling.commands import generate as generate_cmd
 from tooling.commands import ingest as ingest_cmd
+from tooling.commands import lint as lint_cmd
 from tooling.console import err_console
 from tooling.errors import DataOpsError
 from tooling.options import STATE, ProjectDir, Target, Warehouse
@@ -49,6 +50,7 @@ def root(
 app.command("build")(build_cmd.build)
 app.command("generate")(generate_cmd.generate)
 app.add_typer(ingest_cmd.app, name="ingest")
+app.command("lint")(lint_cmd.lint)
 
 
 def main(argv: list[str] | None = None) -> None:
