@@ -14,6 +14,7 @@ import typer
 
 from ingestion.errors import IngestionError
 from tooling.commands import build as build_cmd
+from tooling.commands import check as check_cmd
 from tooling.commands import generate as generate_cmd
 from tooling.commands import ingest as ingest_cmd
 from tooling.commands import lint as lint_cmd
@@ -48,6 +49,7 @@ def root(
 
 
 app.command("build")(build_cmd.build)
+app.command("check")(check_cmd.check)
 app.command("generate")(generate_cmd.generate)
 app.add_typer(ingest_cmd.app, name="ingest")
 app.command("lint")(lint_cmd.lint)
