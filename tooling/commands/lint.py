@@ -62,7 +62,7 @@ def lint(
 ) -> None:
     """Lint the dbt project's SQL with sqlfluff and the repository's .sqlfluff."""
     settings = STATE.settings(project_dir=project_dir)
-    files = lint_mod.discover(settings.project_dir, [p.resolve() for p in paths or []])
+    files = lint_mod.discover(settings.project_dir, list(paths or []))
     if changed:
         files = lint_mod.select_changed(files, lint_mod.changed_files(settings.root, base))
     report = lint_mod.lint(

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,7 @@ def discover(project_dir: Path, paths: Sequence[Path] = ()) -> list[Path]:
                 found.append(path)
         else:
             raise UsageError(f"no such file or folder: {path}")
-    return sorted({p.resolve() for p in found})
+    return sorted({Path(os.path.abspath(p)) for p in found})
 
 
 def _git(root: Path, *args: str) -> str:
@@ -172,60 +173,93 @@ def changed_files(root: Path, base: str | None = None) -> list[Path]:
 
 
 def select_changed(candidates: Sequence[Path], changed: Sequence[Path]) -> list[Path]:
-    wanted = set(changed)
-    return [p for p in candidates if p in wanted]
+    wanted = {p.resolve() for p in changed}
+    return [p for p in candidates if p.resolve() in wanted]
 
 
 def _check_readable(files: Sequence[Path]) -> None:
+    """Every file opens and is UTF-8 (what dbt reads models as), else one clear error."""
     for path in files:
         try:
-            with path.open("rb") as handle:
-                handle.read(1)
+            data = path.read_bytes()
         except OSError as exc:
             raise DataOpsError(f"cannot read SQL file {path}: {exc.strerror}") from None
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataOpsError(
+                f"cannot read SQL file {path}: not UTF-8 text (byte 0x{data[exc.start]:02x} "
+                f"at offset {exc.start})"
+            ) from None
 
 
 def find_config_file(project_dir: Path, root: Path) -> Path | None:
-    """The project's own .sqlfluff, else the repository's."""
-    for folder in (project_dir, root):
+    """The nearest .sqlfluff at or above the project folder, else the repository's."""
+    for folder in (project_dir, *project_dir.parents, root):
         candidate = folder / ".sqlfluff"
         if candidate.is_file():
             return candidate
     return None
 
 
-def make_config(project_dir: Path, root: Path) -> tuple[Any, Path | None]:
-    """sqlfluff config: the .sqlfluff file plus the dbt-aware jinja context.
+def config_layers(project_dir: Path, root: Path) -> tuple[dict[str, Any], Path | None]:
+    """The .sqlfluff settings plus the dbt-aware jinja context, as one nested dict.
 
-    The stubs and the project's macro folders are set here with absolute paths,
-    so linting works from any folder and on any dbt project; a project whose
-    .sqlfluff chooses another templater (e.g. dbt) keeps it.
+    The stubs and the project's macro folders get absolute paths so linting works
+    from any folder, on any file and on any dbt project; a project whose
+    .sqlfluff chooses another templater (e.g. dbt) keeps it. Without any
+    .sqlfluff, sqlfluff's defaults apply with dialect duckdb.
     """
-    from sqlfluff.core import FluffConfig
-    from sqlfluff.core.errors import SQLFluffUserError
+    from sqlfluff.core.config.loader import load_config_file
 
     config_file = find_config_file(project_dir, root)
-    try:
-        config = FluffConfig.from_path(
-            str(config_file.parent if config_file else project_dir),
-            overrides={} if config_file else {"dialect": "duckdb", "templater": "jinja"},
-            require_dialect=False,
+    layers: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            layers = load_config_file(str(config_file.parent), config_file.name)
+        except Exception as exc:  # sqlfluff raises several types for a bad file
+            raise DataOpsError(f"cannot read sqlfluff config {config_file}: {exc}") from None
+    core = layers.setdefault("core", {})
+    core.setdefault("dialect", "duckdb")
+    core.setdefault("templater", "jinja")
+    if core["templater"] == "jinja":
+        jinja = layers.setdefault("templater", {}).setdefault("jinja", {})
+        jinja["apply_dbt_builtins"] = True
+        jinja["library_path"] = str(STUBS)
+        if "load_macros_from_path" not in jinja:
+            macros = [str(p) for p in macro_roots(project_dir) if p.is_dir()]
+            generic = [
+                str(p / "generic") for p in sql_roots(project_dir) if (p / "generic").is_dir()
+            ]
+            jinja["load_macros_from_path"] = ",".join(macros + generic)
+    return layers, config_file
+
+
+def _ini_lines(layers: Mapping[str, Any], section: tuple[str, ...] = ()) -> list[str]:
+    scalars = {k: v for k, v in layers.items() if not isinstance(v, Mapping)}
+    lines: list[str] = []
+    if scalars:
+        name = (
+            ":".join(("sqlfluff", *section[1:]))
+            if section == ("core",)
+            else ":".join(("sqlfluff", *section))
         )
-        if not config.get("dialect"):
-            config = FluffConfig.from_path(
-                str(config_file.parent if config_file else project_dir),
-                overrides={"dialect": "duckdb"},
-            )
-    except SQLFluffUserError as exc:
-        raise DataOpsError(f"sqlfluff config {config_file}: {exc}") from None
-    if config.get("templater") == "jinja":
-        section = ["templater", "jinja"]
-        config.set_value([*section, "apply_dbt_builtins"], True)
-        config.set_value([*section, "library_path"], str(STUBS))
-        macros = [str(p) for p in macro_roots(project_dir) if p.is_dir()]
-        generic = [str(p / "generic") for p in sql_roots(project_dir) if (p / "generic").is_dir()]
-        config.set_value([*section, "load_macros_from_path"], ",".join(macros + generic))
-    return config, config_file
+        lines.append(f"[{name}]")
+        for key, value in scalars.items():
+            if value is None:
+                continue
+            text = ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+            lines.append(f"{key} = {text}")
+    for key, value in layers.items():
+        if isinstance(value, Mapping):
+            lines.extend(_ini_lines(value, (*section, key)))
+    return lines
+
+
+def write_config(layers: Mapping[str, Any], path: Path) -> Path:
+    """One .sqlfluff-format file sqlfluff applies last to every file it lints."""
+    path.write_text("\n".join(_ini_lines(layers)) + "\n", encoding="utf-8")
+    return path
 
 
 def _relative(path: str | Path, root: Path) -> str:
@@ -245,27 +279,51 @@ def lint(
     processes: int | None = None,
 ) -> LintReport:
     """Lint (and with ``fix`` rewrite) the given SQL files; violations left after fixing."""
-    from sqlfluff.core import Linter
-
     report = LintReport(files=[_relative(f, root) for f in files])
     if not files:
         return report
     _check_readable(files)
-    config, config_file = make_config(project_dir, root)
+    layers, config_file = config_layers(project_dir, root)
     report.config_file = _relative(config_file, root) if config_file else None
+    with tempfile.TemporaryDirectory(prefix="dataops-lint-") as tmp:
+        extra = write_config(layers, Path(tmp) / "sqlfluff.cfg")
+        _lint_into(report, files, project_dir, root, extra, fix=fix, processes=processes)
+    report.violations.sort(key=lambda v: (v.path, v.line, v.column, v.code))
+    return report
+
+
+def _lint_into(
+    report: LintReport,
+    files: Sequence[Path],
+    project_dir: Path,
+    root: Path,
+    extra: Path,
+    *,
+    fix: bool,
+    processes: int | None,
+) -> None:
+    from sqlfluff.core import FluffConfig, Linter
+    from sqlfluff.core.errors import SQLFluffUserError
+
+    try:
+        config = FluffConfig.from_path(str(project_dir), extra_config_path=str(extra))
+    except SQLFluffUserError as exc:
+        raise DataOpsError(f"sqlfluff config: {str(exc).splitlines()[0]}") from None
     workers = processes or min(2, os.cpu_count() or 1)
     if len(files) < 4:
         workers = 1  # a pool costs more than it saves on a handful of files
     # sqlfluff's worker pool leaves a harmless resource_tracker warning at exit.
     os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
-    linter = Linter(config=config)
-    result = linter.lint_paths(
-        tuple(str(f) for f in files),
-        fix=fix,
-        apply_fixes=fix,
-        processes=workers,
-        retain_files=True,
-    )
+    try:
+        result = Linter(config=config).lint_paths(
+            tuple(str(f) for f in files),
+            fix=fix,
+            apply_fixes=fix,
+            processes=workers,
+            retain_files=True,
+        )
+    except SQLFluffUserError as exc:
+        raise DataOpsError(f"sqlfluff: {str(exc).splitlines()[0]}") from None
     if fix:
         for path, outcome in result.persist_changes(formatter=None).items():
             if outcome is True:
@@ -285,5 +343,3 @@ def lint(
                         description=str(v.desc()),
                     )
                 )
-    report.violations.sort(key=lambda v: (v.path, v.line, v.column, v.code))
-    return report
