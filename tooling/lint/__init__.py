@@ -226,12 +226,13 @@ def config_layers(project_dir: Path, root: Path) -> tuple[dict[str, Any], Path |
         jinja = layers.setdefault("templater", {}).setdefault("jinja", {})
         jinja["apply_dbt_builtins"] = True
         jinja["library_path"] = str(STUBS)
-        if "load_macros_from_path" not in jinja:
-            macros = [str(p) for p in macro_roots(project_dir) if p.is_dir()]
-            generic = [
-                str(p / "generic") for p in sql_roots(project_dir) if (p / "generic").is_dir()
-            ]
-            jinja["load_macros_from_path"] = ",".join(macros + generic)
+        # The linted project's own macro folders (from its dbt_project.yml) always,
+        # plus any configured folder that exists.
+        configured = [p.strip() for p in str(jinja.get("load_macros_from_path") or "").split(",")]
+        paths = [str(p) for p in macro_roots(project_dir) if p.is_dir()]
+        paths += [str(p / "generic") for p in sql_roots(project_dir) if (p / "generic").is_dir()]
+        paths += [p for p in configured if p and Path(p).is_dir() and p not in paths]
+        jinja["load_macros_from_path"] = ",".join(dict.fromkeys(paths))
     return layers, config_file
 
 
