@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from tooling import lint as lint_mod
 from tooling.console import console, err_console
@@ -82,13 +81,9 @@ def lint(
             )
         print(f"{report.files_linted} file(s) linted, {len(report.violations)} violation(s)")
     else:
-        if report.violations:
-            table = Table(title="sqlfluff violations", title_justify="left")
-            for column in ("file", "line", "col", "rule", "description"):
-                table.add_column(column, justify="right" if column in ("line", "col") else "left")
-            for v in report.violations:
-                table.add_row(v.path, str(v.line), str(v.column), v.code, v.description)
-            console.print(table)
+        # path:line:col lines (not a table): paths stay whole and editors can jump to them.
+        for v in report.violations:
+            console.print(f"{v.path}:{v.line}:{v.column}: {v.code} {v.description}", markup=False)
         for path in report.fixed_files:
             console.print(f"fixed: {path}")
         what = "changed SQL file(s)" if changed else "SQL file(s)"
