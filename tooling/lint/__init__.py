@@ -232,7 +232,9 @@ def config_layers(project_dir: Path, root: Path) -> tuple[dict[str, Any], Path |
         paths = [str(p) for p in macro_roots(project_dir) if p.is_dir()]
         paths += [str(p / "generic") for p in sql_roots(project_dir) if (p / "generic").is_dir()]
         paths += [p for p in configured if p and Path(p).is_dir() and p not in paths]
-        jinja["load_macros_from_path"] = ",".join(dict.fromkeys(paths))
+        # Never empty: an empty value would not override a .sqlfluff found above a
+        # linted file; the stubs folder holds no .sql macros.
+        jinja["load_macros_from_path"] = ",".join(dict.fromkeys(paths)) or str(STUBS)
     return layers, config_file
 
 

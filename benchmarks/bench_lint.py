@@ -1,0 +1,149 @@
+"""`dataops lint` on a generated N-model dbt project (default 500).
+
+Prints, in one run:
+  * full lint wall time (`dataops lint`, both cores);
+  * `--changed` with one file changed against main (goal: at most 5 s);
+  * per-file time of sqlfluff's dbt templater vs the jinja templater with our dbt
+    stubs, same rules, same files, one process each (`sqlfluff lint` CLI for both),
+    and the ratio.
+
+    uv run python benchmarks/bench_lint.py [--models 500] [--sample 10] [--repeats 3]
+
+Needs sqlfluff-templater-dbt (dev dependency group) for the dbt templater run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from synthetic_project import make_project
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(REPO))
+
+from tooling import lint as lint_mod  # noqa: E402
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (0, 1)) -> str:
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode not in ok or not result.stdout.strip():
+        raise SystemExit(f"{cmd} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    return result.stdout
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    out = run(cmd, cwd, env)
+    return time.perf_counter() - start, out
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=500)
+    parser.add_argument("--sample", type=int, default=10, help="files for the per-file runs")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DATAOPS_")},
+        "DO_NOT_TRACK": "1",
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.com",
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-lint-") as tmp:
+        root = Path(tmp)
+        project = make_project(root / "dbt", args.models)
+        (root / "pyproject.toml").write_text('[tool.dataops]\nproject_dir = "dbt"\n')
+        shutil.copy(REPO / ".sqlfluff", root / ".sqlfluff")
+        env["DATAOPS_WAREHOUSE"] = str(root / "bench.duckdb")
+        git(root, "init", "-q", "-b", "main")
+        git(root, "add", "-A")
+        git(root, "commit", "-qm", "generated project")
+        files = lint_mod.discover(project)
+        print(f"{args.models}-model project: {len(files)} SQL files; cores: {os.cpu_count()}")
+
+        # 1. Full lint, both cores.
+        full, out = timed([str(BIN / "dataops"), "lint", "--format", "json"], root, env)
+        data = json.loads(out)
+        print(
+            f"full lint: {full:.1f}s wall for {data['files_linted']} files "
+            f"({full / data['files_linted'] * 1000:.0f} ms/file incl. startup), "
+            f"{len(data['violations'])} violation(s)"
+        )
+
+        # 2. --changed with one file changed (committed on a branch).
+        git(root, "checkout", "-qb", "feature")
+        changed = files[len(files) // 2]
+        changed.write_text(changed.read_text() + "-- touched\n")
+        git(root, "commit", "-qam", "touch one model")
+        times = []
+        for _ in range(args.repeats):
+            seconds, out = timed(
+                [str(BIN / "dataops"), "lint", "--changed", "--format", "json"], root, env
+            )
+            assert json.loads(out)["files_linted"] == 1, out
+            times.append(seconds)
+        median = statistics.median(times)
+        print(
+            f"lint --changed (1 file changed): median {median:.2f}s {[round(t, 2) for t in times]}"
+            f", goal <= 5 s: {'met' if median <= 5 else 'NOT met'}"
+        )
+
+        # 3. Per-file: dbt templater vs jinja templater (+ stubs), sqlfluff CLI, 1 process.
+        layers, _ = lint_mod.config_layers(project, root)
+        jinja_cfg = lint_mod.write_config(layers, root / "jinja.cfg")
+        dbt_layers = json.loads(json.dumps(layers))
+        dbt_layers["core"]["templater"] = "dbt"
+        dbt_layers["templater"]["dbt"] = {
+            "project_dir": str(project),
+            "profiles_dir": str(project),
+        }
+        dbt_cfg = lint_mod.write_config(dbt_layers, root / "dbt.cfg")
+        sample = [str(f) for f in files[:: max(1, len(files) // args.sample)][: args.sample]]
+        results: dict[str, dict[str, float]] = {}
+        for name, cfg in (("jinja", jinja_cfg), ("dbt", dbt_cfg)):
+            base = [str(BIN / "sqlfluff"), "lint", "--config", str(cfg), "--processes", "1"]
+            one = statistics.median(
+                timed([*base, sample[0]], root, env)[0] for _ in range(args.repeats)
+            )
+            many, out = timed([*base, "--format", "json", *sample], root, env)
+            # the dbt templater may log lines before the JSON
+            linted = json.loads(out[out.index("[") :]) if "[" in out else []
+            if not linted:
+                raise SystemExit(f"{name}: no JSON from sqlfluff: {out[-1500:]}")
+            tmp_prs = sum(
+                v["code"] in ("TMP", "PRS") for f in linted for v in f.get("violations", [])
+            )
+            marginal = (many - one) / (len(sample) - 1)
+            results[name] = {"one": one, "many": many, "marginal": marginal}
+            print(
+                f"{name} templater: 1 file {one:.2f}s wall, {len(sample)} files {many:.2f}s "
+                f"({many / len(sample):.2f} s/file overall, {marginal * 1000:.0f} ms/file "
+                f"after start-up), TMP/PRS errors: {tmp_prs}"
+            )
+        dbt, jinja = results["dbt"], results["jinja"]
+        print(
+            f"dbt / jinja time ratio: one file {dbt['one'] / jinja['one']:.1f}x, "
+            f"{len(sample)} files {dbt['many'] / jinja['many']:.1f}x, per file after start-up "
+            f"{dbt['marginal'] / max(jinja['marginal'], 1e-9):.1f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
