@@ -184,6 +184,28 @@ def test_rule_fails_on_the_broken_node(
     assert rule_nodes(broken, rule) == expected
 
 
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("select * from raw.orders", ["raw.orders"]),
+        ('select * from "warehouse"."raw"."orders" as o', ['"warehouse"."raw"."orders"']),
+        (
+            "select a.x from {{ ref('a') }} as a\nleft join analytics.dim_x on true",
+            ["analytics.dim_x"],
+        ),
+        ("select extract(year from orders.ordered_at) from {{ ref('orders') }}", []),
+        ("select trim(both ' ' from customers.name) from {{ source('s', 'c') }}", []),
+        ("-- from raw.orders\nselect * from {{ ref('x') }} where y = 'from a.b'", []),
+        ("select * from read_parquet('s3://b/x.parquet')", []),
+        ("{# select * from raw.orders #}select 1 as x", []),
+    ],
+)
+def test_hardcoded_relation_detection(sql: str, expected: list[str]) -> None:
+    from tooling.check.rules import hardcoded_relations
+
+    assert hardcoded_relations(sql) == expected
+
+
 def test_column_docs_uses_catalog_columns(clean: dict) -> None:
     catalog = {
         "nodes": {

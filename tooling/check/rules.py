@@ -368,7 +368,30 @@ def hardcoded_relations(raw_code: str) -> list[str]:
     text = _JINJA.sub(" ", raw_code)
     text = _COMMENTS.sub(" ", text)
     text = _STRINGS.sub("''", text)
-    return [re.sub(r"\s+", "", m.group(1)) for m in _QUALIFIED.finditer(text)]
+    return [
+        re.sub(r"\s+", "", m.group(1))
+        for m in _QUALIFIED.finditer(text)
+        if _enclosing_function(text, m.start()) not in _FROM_FUNCTIONS
+    ]
+
+
+# Functions whose arguments use FROM: `extract(year from orders.ordered_at)`.
+_FROM_FUNCTIONS = {"extract", "trim", "substring", "position", "overlay"}
+
+
+def _enclosing_function(text: str, pos: int) -> str | None:
+    """Name of the function whose unclosed parenthesis surrounds ``pos``, if any."""
+    depth = 0
+    for i in range(pos - 1, -1, -1):
+        char = text[i]
+        if char == ")":
+            depth += 1
+        elif char == "(":
+            if depth == 0:
+                name = re.search(r"(\w+)\s*$", text[:i])
+                return name.group(1).lower() if name else None
+            depth -= 1
+    return None
 
 
 def hardcoded_relation(ctx: Context, options: Mapping[str, Any]) -> Result:

@@ -4,7 +4,7 @@ Templater: sqlfluff's jinja templater with dbt's builtins, the project's own
 macros (``load_macros_from_path``) and stubs for what dbt adds to the Jinja
 context (``library_path`` = ``sqlfluff_dbt_stubs``: dbt's cross-database macros,
 ``adapter.dispatch``, ``target``, ``env_var`` ...). It needs no profile, no
-warehouse and no ``dbt parse``, and lints one file in tens of milliseconds where
+warehouse and no ``dbt parse``, and templates a file in milliseconds with no start-up, where
 sqlfluff's dbt templater compiles the project first (see
 ``benchmarks/bench_lint.py`` for the figures).
 """
