@@ -141,6 +141,24 @@ def test_planted_violations_have_their_lines(repo: Path) -> None:
     assert any(v.code == "CP01" and v.column == column for v in report.violations)
 
 
+def test_package_macros_render_without_templating_errors(tmp_path: Path) -> None:
+    """A project using an installed package's macros (dbt_utils.*) gets no TMP/PRS."""
+    project = make_repo(tmp_path)
+    (project / "packages.yml").write_text(
+        'packages:\n  - package: dbt-labs/dbt_utils\n    version: [">=1.0.0"]\n'
+    )
+    model = project / "models" / "marts" / "fct_good.sql"
+    model.write_text(
+        "select\n"
+        "    {{ dbt_utils.generate_surrogate_key(['order_id', 'status']) }} as order_key,\n"
+        "    order_id\n\n"
+        "from {{ ref('stg_shop__orders') }}\n"
+    )
+    assert lint_mod.package_names(project) == ["dbt_utils"]
+    report = lint_files(project, tmp_path, [model])
+    assert report.violations == []
+
+
 def test_fix_rewrites_the_planted_violations(repo: Path) -> None:
     project = repo / "dbt"
     bad = project / "models" / "marts" / "fct_bad.sql"

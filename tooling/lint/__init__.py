@@ -265,6 +265,36 @@ def write_config(layers: Mapping[str, Any], path: Path) -> Path:
     return path
 
 
+def package_names(project_dir: Path) -> list[str]:
+    """Namespaces of the project's dbt packages (``dbt_utils`` for dbt-labs/dbt_utils).
+
+    From ``packages.yml``/``dependencies.yml`` (hub entries ``org/name``) and from
+    the ``name`` of each installed package under ``dbt_packages/``.
+    """
+    names: set[str] = set()
+    for file_name in ("packages.yml", "dependencies.yml"):
+        path = project_dir / file_name
+        if not path.is_file():
+            continue
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        for entry in data.get("packages") or [] if isinstance(data, dict) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("package"), str):
+                names.add(entry["package"].rsplit("/", 1)[-1].replace("-", "_"))
+    installed = project_dir / "dbt_packages"
+    if installed.is_dir():
+        for project_file in installed.glob("*/dbt_project.yml"):
+            try:
+                data = yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}
+            except (OSError, yaml.YAMLError):
+                continue
+            if isinstance(data, dict) and isinstance(data.get("name"), str):
+                names.add(data["name"])
+    return sorted(n for n in names if n.isidentifier())
+
+
 def _relative(path: str | Path, root: Path) -> str:
     resolved = Path(path).resolve()
     try:
@@ -315,6 +345,8 @@ def _lint_into(
     workers = processes or min(2, os.cpu_count() or 1)
     if len(files) < 4:
         workers = 1  # a pool costs more than it saves on a handful of files
+    # Read by sqlfluff_dbt_stubs (in this process and the forked workers).
+    os.environ["DATAOPS_LINT_PACKAGES"] = ",".join(package_names(project_dir))
     # sqlfluff's worker pool leaves a harmless resource_tracker warning at exit.
     os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
     try:

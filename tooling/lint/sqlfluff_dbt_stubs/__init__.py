@@ -18,6 +18,7 @@ anything from ``tooling`` (sqlfluff loads it as a top-level module).
 from __future__ import annotations
 
 import datetime as _datetime
+import os as _os
 import re as _re
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -197,6 +198,37 @@ def log(*args: Any, **kwargs: Any) -> str:
 def run_query(*args: Any, **kwargs: Any) -> None:
     return None
 
+
+class _PackageNamespace:
+    """``<package>.<macro>`` of an installed dbt package (``dbt_utils.star(...)``).
+
+    Renders the package's macro when ``load_macros_from_path`` loaded it, else a
+    function call of the same name, so a model using the package gets no
+    templating error.
+    """
+
+    unsafe_callable = False
+    alters_data = False
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        @pass_context
+        def call(context: Context, *args: Any, **kwargs: Any) -> Any:
+            macro = context.get(name)
+            if macro is not None and callable(macro):
+                return macro(*args, **kwargs)
+            return _call(name)(*args, **kwargs)
+
+        return call
+
+
+# dataops lint lists the linted project's packages (packages.yml, dependencies.yml,
+# dbt_packages/) in this variable; each gets a namespace.
+for _package in filter(None, _os.environ.get("DATAOPS_LINT_PACKAGES", "").split(",")):
+    if _package.isidentifier() and _package not in globals():
+        globals()[_package] = _PackageNamespace()
 
 dbt = _DbtNamespace()
 adapter = _Adapter()
