@@ -339,7 +339,7 @@ def test_cli_json_and_exit_code(tmp_path: Path, clean: dict) -> None:
     ]
     github = run_cli("check", "--format", "github", cwd=tmp_path)
     assert github.stdout.startswith(
-        "::error file=models/marts/sales/fct_orders.sql,title=mart-contract::"
+        "::error file=proj/models/marts/sales/fct_orders.sql,title=mart-contract::"
     )
 
 

@@ -73,9 +73,15 @@ def check(
     if output_format is CheckFormat.json:
         print(json.dumps(report.as_dict(), indent=2))
     elif output_format is CheckFormat.github:
+        # Annotations need paths from the repository root; dbt's are from the project.
+        try:
+            prefix = settings.project_dir.relative_to(settings.root).as_posix()
+        except ValueError:
+            prefix = settings.project_dir.as_posix()
         for f in report.findings:
             level = "error" if f.severity == "error" else "warning"
-            where = f"file={f.path}," if f.path else ""
+            path = f"{prefix}/{f.path}".removeprefix("./") if f.path else None
+            where = f"file={path}," if path else ""
             print(f"::{level} {where}title={f.rule}::{_escape(f'{f.node}: {f.message}')}")
         print(f"score {report.score}: {report.errors} error(s), {report.warnings} warning(s)")
     else:
