@@ -124,6 +124,7 @@ def main() -> None:
         dbt_cfg = lint_mod.write_config(dbt_layers, root / "dbt.cfg")
         sample = [str(f) for f in files[:: max(1, len(files) // args.sample)][: args.sample]]
         results: dict[str, dict[str, float]] = {}
+        found: dict[str, set[tuple[str, int, str]]] = {}
         for name, cfg in (("jinja", jinja_cfg), ("dbt", dbt_cfg)):
             base = [str(BIN / "sqlfluff"), "lint", "--config", str(cfg), "--processes", "1"]
             one = statistics.median(
@@ -142,6 +143,11 @@ def main() -> None:
                 k: statistics.median(f["timings"][k] for f in linted) * 1000
                 for k in ("templating", "lexing", "parsing", "linting")
             }
+            found[name] = {
+                (Path(f["filepath"]).name, v["start_line_no"], v["code"])
+                for f in linted
+                for v in f.get("violations", [])
+            }
             results[name] = {"one": one, "many": many, **phases}
             print(
                 f"{name} templater: 1 file {one:.2f}s wall, {len(sample)} files {many:.2f}s "
@@ -150,6 +156,14 @@ def main() -> None:
                 f"{phases['lexing'] + phases['parsing']:.0f} ms, rules {phases['linting']:.0f} ms"
                 f"; TMP/PRS errors: {tmp_prs}"
             )
+        same = found["dbt"] == found["jinja"]
+        print(
+            f"same violations (file, line, rule) from both templaters: {same} "
+            f"({len(found['jinja'])} jinja, {len(found['dbt'])} dbt"
+            + ("" if same else f"; only dbt: {sorted(found['dbt'] - found['jinja'])[:5]}")
+            + ("" if same else f"; only jinja: {sorted(found['jinja'] - found['dbt'])[:5]}")
+            + ")"
+        )
         dbt, jinja = results["dbt"], results["jinja"]
         print(
             f"dbt / jinja wall-time ratio: one file {dbt['one'] / jinja['one']:.1f}x, "
