@@ -103,3 +103,22 @@ def test_columns_tests_and_lineage_links(site: Path) -> None:
     assert "not_null: pass" in text
     assert "PII: hashed" in text
     assert "crm.people.email" in text
+
+
+def test_user_errors_are_one_line(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "dbt_project.yml").write_text("name: p\nprofile: p\n")
+    no_site = run_cli("docs", "serve", "--out", str(tmp_path / "nothing"), cwd=tmp_path)
+    assert no_site.returncode == 1
+    assert no_site.stderr.startswith("error: no site at") and no_site.stderr.count("\n") == 1
+    no_manifest = run_cli(
+        "docs", "build", "--skip-dbt", "--project-dir", str(project), cwd=tmp_path
+    )
+    assert no_manifest.returncode == 1
+    assert "manifest.json not found" in no_manifest.stderr
+    assert no_manifest.stderr.count("\n") == 1
+    no_node = run_cli("lineage", "x", "--project-dir", str(project), cwd=tmp_path)
+    assert no_node.returncode == 1 and "manifest.json not found" in no_node.stderr
