@@ -222,3 +222,21 @@ def test_without_catalog_documented_columns_are_used() -> None:
     result = compute_column_lineage(man, None)
     assert ups(result[STG_ORDERS]["amount"]) == {(ORDERS, "amount")}
     assert result["model.proj.mystery"]["a"].status == "unknown"
+
+
+def test_one_unresolvable_branch_does_not_hide_the_rest() -> None:
+    from tooling.lineage.columns import RelationIndex, model_column_lineage
+
+    schema = {"db": {"s": {"a": {"id": "int", "x": "int"}}}}
+    result = model_column_lineage(
+        "select id, x from db.s.a union all select * from db.s.unknown",
+        schema=schema,
+        relations=RelationIndex({}),
+        dialect="duckdb",
+        columns=["id", "x"],
+    )
+    # Both are unknown (the second branch cannot be expanded); what was found is kept.
+    assert result["id"].status == "unknown"
+    assert result["id"].upstream == [ColumnRef(None, "db.s.a", "id")]
+    assert "db.s.unknown" in (result["id"].reason or "")
+    assert result["x"].status == "unknown"

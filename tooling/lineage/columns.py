@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
+from sqlglot import parse_one as sqlglot_parse_one
 from sqlglot.lineage import Node, lineage
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -272,6 +272,28 @@ def _collect(root: Node, relations: RelationIndex, column: str) -> ColumnLineage
     return ColumnLineage(column, "resolved", sorted(refs), sorted(unmasked))
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:160]
+
+
+def _per_column(
+    sql: str, schema: dict[str, Any], dialect: str | None, columns: list[str]
+) -> dict[str, Node | str] | None:
+    """Lineage one column at a time (slow path); None when the SQL does not parse."""
+    try:
+        sqlglot_parse_one(sql, dialect=dialect)
+    except Exception:
+        return None
+    out: dict[str, Node | str] = {}
+    for column in columns:
+        try:
+            out[column] = lineage(column, sql, schema, dialect=dialect, trim_selects=False)
+        except Exception as exc:
+            out[column] = f"sqlglot could not analyse this column: {_first_line(exc)}"
+    return out
+
+
 def model_column_lineage(
     sql: str,
     *,
@@ -289,12 +311,18 @@ def model_column_lineage(
     expected = list(columns)
     try:
         roots = lineage(None, sql, schema, dialect=dialect, trim_selects=False)
-    except (SqlglotError, ValueError, KeyError, RecursionError) as exc:
-        reason = f"sqlglot could not analyse the SQL: {str(exc).splitlines()[0][:160]}"
-        return {c: ColumnLineage(c, "unknown", reason=reason) for c in expected}
+    except Exception as exc:  # sqlglot raises more than SqlglotError on odd SQL
+        # One bad projection must not hide the others: retry column by column.
+        roots = _per_column(sql, schema, dialect, expected)
+        if roots is None:
+            reason = f"sqlglot could not analyse the SQL: {_first_line(exc)}"
+            return {c: ColumnLineage(c, "unknown", reason=reason) for c in expected}
     found: dict[str, ColumnLineage] = {}
     star_reason: str | None = None
     for name, root in roots.items():
+        if isinstance(root, str):
+            found[name.lower()] = ColumnLineage(name, "unknown", reason=root)
+            continue
         if name == "*" or isinstance(root.expression, exp.Star):
             star_reason = _collect(root, relations, name).reason or "unresolved select *"
             continue
