@@ -188,3 +188,12 @@ def test_mermaid_and_the_impacted_subgraph(artifacts: tuple[dict, dict]) -> None
     man["nodes"][DIM]["name"] = 'dim"]; click x'
     graph = build_graph(man)
     assert '"]; click' not in to_mermaid(graph, [DIM])
+
+
+def test_impacted_subgraph_is_capped_nearest_first(artifacts: tuple[dict, dict]) -> None:
+    man, _ = artifacts
+    # stg_customers impacts itself, dim, fct_contacts (1 hop) and the exposure (2 hops).
+    chart = impacted_subgraph_mermaid(man, [STG], parents=False, max_nodes=3)
+    assert "n_exposure_proj_crm_dashboard" not in chart
+    assert "n_model_proj_dim_customers" in chart and "n_model_proj_fct_contacts" in chart
+    assert "... and 1 more downstream nodes" in chart

@@ -177,23 +177,35 @@ def to_mermaid(
 
 
 def impacted_subgraph_mermaid(
-    manifest: dict[str, Any], node_ids: Iterable[str], *, parents: bool = True
+    manifest: dict[str, Any],
+    node_ids: Iterable[str],
+    *,
+    parents: bool = True,
+    max_nodes: int = 150,
 ) -> str:
     """Mermaid for a pull request: the changed nodes, everything downstream of them
     (the impact), and, with ``parents``, their direct parents as dimmed context.
 
     Unknown ids (tests, deleted nodes) are ignored; an empty selection gives a
-    one-node chart saying so.
+    one-node chart saying so. Past ``max_nodes`` (GitHub renders large charts
+    poorly) the nodes nearest the changes are kept and one note node counts the rest.
     """
     graph = build_graph(manifest)
-    changed = [uid for uid in node_ids if uid in graph.nodes]
+    changed = [uid for uid in dict.fromkeys(node_ids) if uid in graph.nodes]
     if not changed:
         return 'flowchart LR\n    none["no models, sources, seeds or snapshots changed"]\n'
-    impacted: set[str] = set()
+    distance: dict[str, int] = {}
     for uid in changed:
-        impacted |= set(walk(graph, uid, direction="down", depth=None))
+        for node, hops in walk(graph, uid, direction="down", depth=None).items():
+            distance[node] = min(hops, distance.get(node, hops))
     context: set[str] = set()
     if parents:
         for uid in changed:
-            context |= {p for p in graph.parents.get(uid, []) if p not in impacted}
-    return to_mermaid(graph, impacted | context, highlight=changed, context=context)
+            context |= {p for p in graph.parents.get(uid, []) if p not in distance}
+    ranked = sorted(distance, key=lambda u: (distance[u], u))
+    budget = max(max_nodes - len(context), len(changed))
+    kept, dropped = set(ranked[:budget]), len(ranked) - min(budget, len(ranked))
+    chart = to_mermaid(graph, kept | context, highlight=changed, context=context)
+    if dropped:
+        chart += f'    more["... and {dropped} more downstream nodes"]\n'
+    return chart
