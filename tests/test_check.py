@@ -380,3 +380,46 @@ def test_cli_project_dir_on_another_project(tmp_path: Path, clean: dict) -> None
     result = run_cli("check", "--project-dir", str(project), "-f", "json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["score"] == 100.0
+
+
+def _compiled(clean: dict, stg_email_sql: str) -> dict:
+    """The clean fixture as after a build: relation names and compiled SQL."""
+    m = copy.deepcopy(clean)
+    for uid, entry in {**m["nodes"], **m["sources"]}.items():
+        if entry.get("resource_type") == "source":
+            entry.update(database="wh", schema="crm", identifier=entry["name"])
+        elif entry.get("resource_type") == "model":
+            entry.update(database="wh", schema="main", alias=entry["name"])
+    sql = {
+        "stg_crm__customers": "select customer_id, city, md5(email) as email_hash, "
+        f"{stg_email_sql} as contact from wh.crm.customers",
+        "stg_crm__orders": "select order_id, customer_id, amount_cents from wh.crm.orders",
+        "int_orders_joined_to_customers": "select orders.order_id, orders.customer_id, "
+        "orders.amount_cents, customers.city from wh.main.stg_crm__orders as orders "
+        "left join wh.main.stg_crm__customers as customers "
+        "on orders.customer_id = customers.customer_id",
+        "fct_orders": "select order_id, customer_id, amount_cents "
+        "from wh.main.int_orders_joined_to_customers",
+        "dim_customers": "with staged as (select * from wh.main.stg_crm__customers) "
+        "select customer_id, city, email_hash, contact as reach_me_at from staged",
+    }
+    for name, code in sql.items():
+        m["nodes"][M(name)]["compiled_code"] = code
+    m["nodes"][M("stg_crm__customers")]["columns"]["contact"] = {"name": "contact"}
+    m["nodes"][M("dim_customers")]["columns"]["reach_me_at"] = {"name": "reach_me_at"}
+    return m
+
+
+def test_pii_rule_follows_exact_lineage_after_a_build(clean: dict) -> None:
+    """Renamed twice (email -> contact -> reach_me_at), a name-based trail loses the
+    column; exact column lineage over the compiled SQL finds it."""
+    leaked = _compiled(clean, "email")
+    report = run_checks(leaked, None, None)
+    findings = [f for f in report.findings if f.rule == "pii-to-mart"]
+    assert [f.node for f in findings] == [M("dim_customers")]
+    assert "reach_me_at" in findings[0].message and "email" in findings[0].message
+    # the name-based fallback (what a `dbt parse` manifest gets) cannot see it
+    name_only = {"rules": {"pii-to-mart": {"lineage": "name"}}}
+    assert rule_nodes(leaked, "pii-to-mart", None, name_only) == set()
+    # hashed on the way, it is masked: nothing to report
+    assert rule_nodes(_compiled(clean, "md5(email)"), "pii-to-mart") == set()

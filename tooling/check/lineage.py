@@ -56,3 +56,45 @@ def by_name_descendants(
 column_descendants: Callable[
     [Mapping[str, Any], Mapping[str, Any] | None, str, str], Iterable[ColumnRef]
 ] = by_name_descendants
+
+
+def downstream_models(manifest: Mapping[str, Any], start: Iterable[str]) -> set[str]:
+    """Models and snapshots downstream of ``start`` (through the child map)."""
+    child_map: Mapping[str, list[str]] = manifest.get("child_map") or {}
+    seen: set[str] = set()
+    queue = deque(start)
+    while queue:
+        for child in child_map.get(queue.popleft(), []):
+            if child not in seen and child.startswith(("model.", "snapshot.")):
+                seen.add(child)
+                queue.append(child)
+    return seen
+
+
+def exact_pii_exposures(
+    manifest: Mapping[str, Any],
+    catalog: Mapping[str, Any] | None,
+    pii_sources: Iterable[str],
+    is_mart: Callable[[dict[str, Any]], bool],
+) -> list[Any] | None:
+    """PII exposures by exact column lineage, or None when it cannot be exact.
+
+    Lineage is computed only for the models downstream of sources that declare
+    PII columns (every path from a mart back to such a column runs through
+    them), so a project without PII pays nothing. It needs compiled SQL: a
+    manifest from `dbt parse` has none, and the caller falls back to names.
+    """
+    from tooling.lineage.columns import compute_column_lineage
+    from tooling.lineage.pii import pii_exposures
+
+    nodes: Mapping[str, Any] = manifest.get("nodes") or {}
+    scope = downstream_models(manifest, pii_sources)
+    if not scope:
+        return []
+    if any(not (nodes.get(uid) or {}).get("compiled_code") for uid in scope):
+        return None
+    data = dict(manifest)
+    lineage_map = compute_column_lineage(data, dict(catalog) if catalog else None, only=scope)
+    return pii_exposures(
+        data, dict(catalog) if catalog else None, lineage_map=lineage_map, is_mart=is_mart
+    )

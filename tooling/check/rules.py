@@ -426,26 +426,63 @@ def _is_pii(column: Mapping[str, Any], tag: str) -> bool:
 
 
 def pii_to_mart(ctx: Context, options: Mapping[str, Any]) -> Result:
+    """A PII-tagged source column must not reach a mart unmasked.
+
+    With compiled SQL in the manifest (after `dbt build`/`compile`) the rule
+    follows exact column lineage (tooling.lineage): any path, through renames,
+    joins and `select *`, with hashing recognised as masking. On a `dbt parse`
+    manifest it falls back to following the column name through the layers.
+    Option ``lineage``: ``auto`` (default), ``exact`` or ``name``.
+    """
     tag = str(options.get("tag", "pii")).lower()
-    checked, out = 0, []
-    for source_id, source in ctx.sources.items():
-        for column_name, column in (source.get("columns") or {}).items():
-            if not _is_pii(column or {}, tag):
-                continue
-            checked += 1
-            for node_id, reached in lineage.column_descendants(
-                ctx.manifest, ctx.catalog, source_id, str(column_name)
-            ):
-                node = ctx.all_nodes.get(node_id, {})
-                if node.get("resource_type") == "model" and layer(node) == "marts":
-                    out.append(
-                        _finding(
-                            "pii-to-mart",
-                            node,
-                            f"column {reached} is PII in {source_id} and reaches this mart "
-                            "unmasked (same column name through the layers)",
-                        )
+    mode = str(options.get("lineage", "auto")).lower()
+    pii_columns = {
+        (source_id, str(name))
+        for source_id, source in ctx.sources.items()
+        for name, column in (source.get("columns") or {}).items()
+        if _is_pii(column or {}, tag)
+    }
+    checked = len(pii_columns)
+    if mode in ("auto", "exact") and tag == "pii":
+        exposures = lineage.exact_pii_exposures(
+            ctx.manifest,
+            ctx.catalog,
+            sorted({source_id for source_id, _ in pii_columns}),
+            is_mart=lambda e: e.get("resource_type") == "model" and layer(e) == "marts",
+        )
+        if exposures is not None:
+            return checked, [
+                _finding(
+                    "pii-to-mart", ctx.all_nodes.get(e.mart, {"unique_id": e.mart}), e.message()
+                )
+                for e in exposures
+            ]
+        if mode == "exact":
+            return checked, [
+                Finding(
+                    rule="pii-to-mart",
+                    node=ctx.project or "project",
+                    path=None,
+                    message="exact PII lineage needs compiled SQL: run `dataops build` or "
+                    "`dbt compile` first",
+                )
+            ]
+    out = []
+    for source_id, column_name in sorted(pii_columns):
+        for node_id, reached in lineage.column_descendants(
+            ctx.manifest, ctx.catalog, source_id, column_name
+        ):
+            node = ctx.all_nodes.get(node_id, {})
+            if node.get("resource_type") == "model" and layer(node) == "marts":
+                out.append(
+                    _finding(
+                        "pii-to-mart",
+                        node,
+                        f"column {reached} is PII in {source_id} and reaches this mart "
+                        "unmasked (same column name through the layers; build for exact "
+                        "lineage)",
                     )
+                )
     return checked, out
 
 
@@ -480,6 +517,8 @@ RULES: dict[str, Rule] = {
     "model-owner": Rule(model_owner, "every model has an owner (meta.owner or group)"),
     "hardcoded-relation": Rule(hardcoded_relation, "no hard-coded database/schema names in SQL"),
     "pii-to-mart": Rule(
-        pii_to_mart, "no PII-tagged source column reaches a mart unmasked", options=("tag",)
+        pii_to_mart,
+        "no PII-tagged source column reaches a mart unmasked",
+        options=("tag", "lineage"),
     ),
 }
