@@ -385,7 +385,7 @@ def test_cli_project_dir_on_another_project(tmp_path: Path, clean: dict) -> None
 def _compiled(clean: dict, stg_email_sql: str) -> dict:
     """The clean fixture as after a build: relation names and compiled SQL."""
     m = copy.deepcopy(clean)
-    for uid, entry in {**m["nodes"], **m["sources"]}.items():
+    for entry in {**m["nodes"], **m["sources"]}.values():
         if entry.get("resource_type") == "source":
             entry.update(database="wh", schema="crm", identifier=entry["name"])
         elif entry.get("resource_type") == "model":
