@@ -16,8 +16,10 @@ from ingestion.errors import IngestionError
 from tooling.commands import build as build_cmd
 from tooling.commands import generate as generate_cmd
 from tooling.commands import ingest as ingest_cmd
+from tooling.commands import monitor as monitor_cmd
 from tooling.console import err_console
 from tooling.errors import DataOpsError
+from tooling.eventlog import LOG, LogFormat
 from tooling.options import STATE, ProjectDir, Target, Warehouse
 
 app = typer.Typer(
@@ -38,17 +40,26 @@ def root(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show tracebacks for errors.")
     ] = False,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format",
+            help="text (default) or json: one JSON object per event and line, for log shipping.",
+        ),
+    ] = LogFormat.text,
 ) -> None:
     """dataops: ingest, build, lint, check, slim CI, docs and monitoring for dbt projects."""
     STATE.project_dir = project_dir
     STATE.target = target
     STATE.warehouse = warehouse
     STATE.verbose = verbose
+    LOG.configure(log_format.value)
 
 
 app.command("build")(build_cmd.build)
 app.command("generate")(generate_cmd.generate)
 app.add_typer(ingest_cmd.app, name="ingest")
+app.add_typer(monitor_cmd.app, name="monitor")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -62,7 +73,10 @@ def main(argv: list[str] | None = None) -> None:
     except (DataOpsError, IngestionError) as exc:
         if STATE.verbose:
             traceback.print_exc()
-        err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
+        if LOG.json:
+            LOG.emit("error", level="error", message=str(exc))
+        else:
+            err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
         sys.exit(getattr(exc, "exit_code", 1))
     except KeyboardInterrupt:
         err_console.print("interrupted")
