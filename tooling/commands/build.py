@@ -67,6 +67,7 @@ def emit_events(outcome: BuildOutcome, recorded: RecordOutcome | None) -> None:
             new_incidents=len(recorded.new_incidents),
             resolved_incidents=len(recorded.resolved_incidents),
             open_incidents=recorded.open_incidents,
+            seconds=round(recorded.seconds, 4),
         )
     LOG.emit(
         "build.finished",
