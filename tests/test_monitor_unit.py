@@ -19,11 +19,13 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from ingestion.loader import BATCHES, ensure_meta_tables
+from ingestion.loader import BATCHES, EntityResult, ensure_meta_tables
+from tooling.errors import UsageError
 from tooling.monitor import record_run
 from tooling.monitor.alerts import mask_url, post
 from tooling.monitor.checks import MAD_TO_SIGMA, robust_band
 from tooling.monitor.config import MonitorConfig
+from tooling.monitor.config import load as load_monitor_config
 from tooling.monitor.report import History, render_html
 from tooling.settings import Settings
 
@@ -293,3 +295,51 @@ def test_report_html_has_one_point_per_run_and_series() -> None:
     assert html.count('class="point"') == 4 + 3 + 7
     assert html.count('class="bar"') == 2 + 1
     assert "no open incidents" in html
+
+
+def test_batches_come_from_the_loader_when_the_warehouse_cannot_be_opened(
+    tmp_path: Path,
+) -> None:
+    proj = Project(tmp_path)
+    proj.warehouse.unlink()  # e.g. held by another process, or not a DuckDB target
+    (proj.target / "run_results.json").write_text(json.dumps({"results": []}))
+    loaded = EntityResult("erp", "orders", "merge", "loaded", "b-1", ["a.csv", "b.csv"], 0, 42)
+    out = record_run(
+        proj.settings,
+        command="build",
+        started_at=T0,
+        finished_at=T0 + timedelta(seconds=5),
+        status="success",
+        target_dir=proj.target,
+        ingested=[loaded],
+        config=proj.config,
+    )
+    assert out.recorded and out.counts["load batches"] == 1
+    with duckdb.connect(str(proj.config.store), read_only=True) as con:
+        assert con.execute(
+            "select batch_id, source, entity, files, rows_loaded from load_batches"
+        ).fetchall() == [("b-1", "erp", "orders", 2, 42)]
+
+
+def test_monitor_config_precedence_and_validation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(
+        root=tmp_path,
+        project_dir=tmp_path,
+        warehouse=tmp_path / "wh" / "dataops.duckdb",
+        sources=tmp_path / "s.yml",
+        landing_root=tmp_path,
+        tool_config={"monitor": {"webhook": "http://from-config/x", "window": 5}},
+    )
+    monkeypatch.delenv("DATAOPS_ALERT_WEBHOOK", raising=False)
+    monkeypatch.delenv("DATAOPS_MONITOR_STORE", raising=False)
+    config = load_monitor_config(settings)
+    assert config.store == tmp_path / "wh" / "monitoring.duckdb"
+    assert config.window == 5 and config.webhook == "http://from-config/x"
+    monkeypatch.setenv("DATAOPS_ALERT_WEBHOOK", "http://from-env/y")
+    assert load_monitor_config(settings).webhook == "http://from-env/y"
+    assert load_monitor_config(settings, webhook="http://cli/z").webhook == "http://cli/z"
+    bad = Settings(**{**settings.__dict__, "tool_config": {"monitor": {"windoww": 3}}})
+    with pytest.raises(UsageError, match="unknown key 'windoww'"):
+        load_monitor_config(bad)

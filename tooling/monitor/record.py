@@ -104,6 +104,7 @@ def record_run(
             finished_at=finished_at,
             status=status,
             target_dir=target_dir,
+            ingested=ingested,
         )
         if config.webhook and (outcome.new_incidents or outcome.resolved_incidents):
             outcome.webhook = mask_url(config.webhook)
@@ -162,6 +163,7 @@ def _record(
     finished_at: datetime,
     status: str,
     target_dir: Path,
+    ingested: list[Any] | None,
 ) -> None:
     run = collect.read_run_artifacts(target_dir)
     freshness = collect.read_freshness(target_dir)
@@ -185,6 +187,7 @@ def _record(
             finished_at=finished_at,
             status=status,
             target_dir=target_dir,
+            ingested=ingested,
         )
     except BaseException:
         con.execute("rollback")
@@ -207,6 +210,7 @@ def _record_in_transaction(
     finished_at: datetime,
     status: str,
     target_dir: Path,
+    ingested: list[Any] | None,
 ) -> None:
     con.execute(
         "insert into runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -283,6 +287,28 @@ def _record_in_transaction(
     if alias is not None:
         outcome.counts["load batches"] = collect.copy_load_batches(con, alias, run_id)
         outcome.counts["tables"] = collect.copy_row_counts(con, alias, run_id, relations)
+    elif ingested:
+        # The warehouse could not be opened (held by another process): fall back to
+        # the batches this process loaded, as the loader reported them.
+        rows = [
+            [
+                run_id,
+                r.batch_id,
+                r.source,
+                r.entity,
+                r.load,
+                r.status,
+                len(r.files),
+                r.skipped_files,
+                r.rows,
+                started_at,
+                finished_at,
+                r.error,
+            ]
+            for r in ingested
+        ]
+        insert_rows(con, "load_batches", rows)
+        outcome.counts["load batches"] = len(rows)
 
     findings = checks.evaluate(con, run_id, config)
     # Only non-ok findings are kept: later baselines need to know the incidents.
