@@ -175,8 +175,9 @@ def render_html(data: History, *, title: str = "dataops observability report") -
             labels,
             {"duration": [r["duration_s"] for r in data.runs]},
             "seconds",
+            point_colours=[None if r["status"] == "success" else "#dc2626" for r in data.runs],
         ),
-        f"{len(data.runs)} run(s)",
+        f"{len(data.runs)} run(s); failed runs in red",
     )
     chart(
         "slowest-models",
@@ -190,7 +191,13 @@ def render_html(data: History, *, title: str = "dataops observability report") -
     chart(
         "test-pass-rate",
         "Test pass rate over time",
-        line_chart("test-pass-rate-svg", labels, {"pass rate": data.test_pass_rate}, "% passed"),
+        line_chart(
+            "test-pass-rate-svg",
+            labels,
+            {"pass rate": data.test_pass_rate},
+            "% passed",
+            y_max=100.0,
+        ),
     )
     chart(
         "table-rows",
@@ -234,7 +241,7 @@ def render_html(data: History, *, title: str = "dataops observability report") -
     last = data.runs[-1] if data.runs else None
     summary = (
         f"{len(data.runs)} run(s); last {escape(str(last['command']))} "
-        f"{escape(str(last['status']))} at {escape(str(last['started_at']))}"
+        f"{escape(str(last['status']))} at {last['started_at']:%Y-%m-%d %H:%M:%S %Z}"
         if last
         else "no runs recorded"
     )

@@ -45,11 +45,17 @@ def _axis(y_max: float, y_label: str) -> list[str]:
 
 
 def line_chart(
-    chart_id: str, x_labels: list[str], series: dict[str, list[float | None]], y_label: str
+    chart_id: str,
+    x_labels: list[str],
+    series: dict[str, list[float | None]],
+    y_label: str,
+    *,
+    y_max: float | None = None,
+    point_colours: list[str | None] | None = None,
 ) -> str:
     """One polyline and one circle per (series, x) with a value."""
     values = [v for vals in series.values() for v in vals if v is not None]
-    y_max = max(values, default=1.0) * 1.1 or 1.0
+    y_max = y_max or (max(values, default=1.0) * 1.1 or 1.0)
     n = max(len(x_labels), 1)
     span = WIDTH - LEFT - RIGHT
 
@@ -81,16 +87,17 @@ def line_chart(
         for i, v in enumerate(vals):
             if v is None:
                 continue
+            fill = (point_colours[i] if point_colours else None) or color
             parts.append(
-                f'<circle class="point" cx="{x_at(i):.1f}" cy="{y_at(v):.1f}" r="3" '
-                f'fill="{color}" data-series="{escape(name)}" data-x="{escape(x_labels[i])}" '
+                f'<circle class="point" cx="{x_at(i):.1f}" cy="{y_at(v):.1f}" r="3.5" '
+                f'fill="{fill}" data-series="{escape(name)}" data-x="{escape(x_labels[i])}" '
                 f'data-y="{v}"><title>{escape(name)} {escape(x_labels[i])}: {_fmt(v)}</title>'
                 "</circle>"
             )
         if len(series) > 1:
             parts.append(
-                f'<text x="{WIDTH - RIGHT - 4}" y="{legend_y + 12 * s_index}" font-size="10" '
-                f'text-anchor="end" fill="{color}">{escape(name)}</text>'
+                f'<text x="{LEFT + 8 + 110 * (s_index % 6)}" y="{legend_y + 12 * (s_index // 6)}" '
+                f'font-size="10" fill="{color}">{escape(name[:18])}</text>'
             )
     parts.append("</svg>")
     return "".join(parts)
