@@ -343,3 +343,29 @@ def test_monitor_config_precedence_and_validation(
     bad = Settings(**{**settings.__dict__, "tool_config": {"monitor": {"windoww": 3}}})
     with pytest.raises(UsageError, match="unknown key 'windoww'"):
         load_monitor_config(bad)
+
+
+def test_a_run_that_stopped_before_dbt_is_recorded_as_an_error(tmp_path: Path) -> None:
+    proj = Project(tmp_path)
+    proj.run(nodes={"model.proj.a": ("success", 0.1)})  # leaves a run_results.json behind
+    failed = record_run(
+        proj.settings,
+        command="build",
+        started_at=T0 + timedelta(days=1),
+        finished_at=T0 + timedelta(days=1, seconds=2),
+        status="error",
+        target_dir=proj.target,
+        ingested=None,
+        config=proj.config,
+        error="dbt build failed: Compilation Error in model a",
+    )
+    assert failed.recorded and failed.counts["nodes"] == 0  # the stale artifact is ignored
+    assert [(n.check_name, n.key) for n in failed.new_incidents] == [("run_error", "build")]
+    assert "Compilation Error" in failed.new_incidents[0].detail
+    proj.runs = 30  # the next run starts later
+    fixed = proj.run(nodes={"model.proj.a": ("success", 0.1)})
+    assert [n.check_name for n in fixed.resolved_incidents] == ["run_error"]
+    with duckdb.connect(str(proj.config.store), read_only=True) as con:
+        assert con.execute(
+            "select status, error is not null from runs order by started_at"
+        ).fetchall() == [("success", False), ("error", True), ("success", False)]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from ingestion.errors import IngestionError
 from tooling.build import BuildOutcome
 from tooling.build import build as run_build
 from tooling.console import BarProgress, console, err_console
+from tooling.errors import DataOpsError, UsageError
 from tooling.eventlog import LOG
 from tooling.ingest_run import relative
 from tooling.monitor import RecordOutcome, record_run
@@ -130,17 +133,42 @@ def build(
     monitor_config = monitor_settings(
         settings, webhook=alert_webhook, freshness=freshness, enabled=monitor
     )
-    with BarProgress(enabled=not LOG.json) as progress:
-        outcome = run_build(
-            settings,
-            select=select,
-            exclude=exclude,
-            full_refresh=full_refresh,
-            skip_ingest=skip_ingest,
-            progress=progress,
-            quiet=quiet,
-            freshness=monitor_config.freshness,
-        )
+    started_at = datetime.now(UTC)
+    try:
+        with BarProgress(enabled=not LOG.json) as progress:
+            outcome = run_build(
+                settings,
+                select=select,
+                exclude=exclude,
+                full_refresh=full_refresh,
+                skip_ingest=skip_ingest,
+                progress=progress,
+                quiet=quiet,
+                freshness=monitor_config.freshness,
+            )
+    except (DataOpsError, IngestionError) as exc:
+        # The run stopped before dbt wrote its artifacts: record that it failed.
+        if monitor_config.enabled and not isinstance(exc, UsageError):
+            failed = record_run(
+                settings,
+                command="build",
+                started_at=started_at,
+                finished_at=datetime.now(UTC),
+                status="error",
+                target_dir=settings.target_dir,
+                ingested=None,
+                config=monitor_config,
+                error=str(exc),
+            )
+            if LOG.json:
+                LOG.emit(
+                    "monitor.recorded" if failed.recorded else "monitor.skipped",
+                    level="warning",
+                    message=failed.summary(),
+                )
+            else:
+                err_console.print(failed.summary(), markup=False, soft_wrap=True)
+        raise
     # Monitoring, after the run and from its artifacts; never fails the build.
     recorded = (
         record_run(

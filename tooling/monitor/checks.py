@@ -23,6 +23,7 @@ FRESHNESS = "freshness"
 FAILING_TEST = "failing_test"
 NODE_ERROR = "node_error"
 SLOW_MODEL = "slow_model"
+RUN_ERROR = "run_error"
 
 FAILED_TEST_STATUSES = ("fail", "error", "runtime error")
 
@@ -116,9 +117,19 @@ def _baseline(
 
 def evaluate(con: duckdb.DuckDBPyConnection, run_id: str, config: MonitorConfig) -> list[Finding]:
     findings: list[Finding] = []
-    started = con.execute("select started_at from runs where run_id = ?", [run_id]).fetchone()
+    started = con.execute(
+        "select started_at, command, error from runs where run_id = ?", [run_id]
+    ).fetchone()
     assert started is not None
-    run_started = started[0]
+    run_started, command, run_error = started
+    # A run that stopped before dbt wrote its artifacts (ingestion or compilation failed).
+    if run_error:
+        first_line = run_error.splitlines()[0] if run_error.strip() else run_error
+        findings.append(
+            Finding(RUN_ERROR, command, "fail", "error", detail=f"{command} failed: {first_line}")
+        )
+    else:
+        findings.append(Finding(RUN_ERROR, command, "ok", "error"))
 
     # Volume of each load (rows of a loaded batch) against earlier loads of the entity.
     current_loads = con.execute(

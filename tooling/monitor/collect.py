@@ -38,6 +38,7 @@ class RunArtifacts:
     dbt_version: str | None = None
     target: str | None = None
     nodes: list[NodeRow] = field(default_factory=list)
+    error: str | None = None
 
 
 def read_run_artifacts(target_dir: Path) -> RunArtifacts:

@@ -75,8 +75,14 @@ def record_run(
     ingested: list[Any] | None,
     config: MonitorConfig | None = None,
     webhook: str | None = None,
+    error: str | None = None,
 ) -> RecordOutcome:
-    """Record the run; a locked store gives an outcome saying it was skipped."""
+    """Record the run; a locked store gives an outcome saying it was skipped.
+
+    ``error``: the run stopped before dbt wrote its artifacts (ingestion failed,
+    the project did not compile); the run is recorded with that message and no
+    nodes, since ``target/`` still holds the previous run's files.
+    """
     clock = time.perf_counter()
     try:
         config = config or load_config(settings, webhook=webhook)
@@ -105,6 +111,7 @@ def record_run(
             status=status,
             target_dir=target_dir,
             ingested=ingested,
+            error=error,
         )
         if config.webhook and (outcome.new_incidents or outcome.resolved_incidents):
             outcome.webhook = mask_url(config.webhook)
@@ -164,9 +171,14 @@ def _record(
     status: str,
     target_dir: Path,
     ingested: list[Any] | None,
+    error: str | None = None,
 ) -> None:
-    run = collect.read_run_artifacts(target_dir)
-    freshness = collect.read_freshness(target_dir)
+    if error is None:
+        run = collect.read_run_artifacts(target_dir)
+        freshness = collect.read_freshness(target_dir)
+    else:
+        run = collect.RunArtifacts(error=error)
+        freshness = None
     run_id = uuid.uuid4().hex[:12]
     outcome.run_id = run_id
     started_at, finished_at = _as_utc(started_at), _as_utc(finished_at)
@@ -213,7 +225,7 @@ def _record_in_transaction(
     ingested: list[Any] | None,
 ) -> None:
     con.execute(
-        "insert into runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             run_id,
             command,
@@ -226,6 +238,7 @@ def _record_in_transaction(
             status,
             run.invocation_id,
             run.dbt_version,
+            run.error,
         ],
     )
     if run.nodes:

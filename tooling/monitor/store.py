@@ -26,7 +26,8 @@ create table if not exists runs (
     duration_s double not null,
     status varchar not null,
     invocation_id varchar,
-    dbt_version varchar
+    dbt_version varchar,
+    error varchar
 );
 create table if not exists node_results (
     run_id varchar not null,
