@@ -343,6 +343,9 @@ def test_monitor_config_precedence_and_validation(
     bad = Settings(**{**settings.__dict__, "tool_config": {"monitor": {"windoww": 3}}})
     with pytest.raises(UsageError, match="unknown key 'windoww'"):
         load_monitor_config(bad)
+    wrong = Settings(**{**settings.__dict__, "tool_config": {"monitor": {"freshness": "no"}}})
+    with pytest.raises(UsageError, match="freshness must be a bool"):
+        load_monitor_config(wrong)
 
 
 def test_a_run_that_stopped_before_dbt_is_recorded_as_an_error(tmp_path: Path) -> None:

@@ -83,6 +83,10 @@ def load(
         if key not in _TUNABLE:
             raise UsageError(f"[tool.dataops.monitor] has an unknown key {key!r}")
         current = getattr(config, key)
+        if isinstance(current, bool) != isinstance(value, bool):
+            raise UsageError(
+                f"[tool.dataops.monitor] {key} must be a {type(current).__name__}, got {value!r}"
+            )
         try:
             overrides[key] = type(current)(value)
         except (TypeError, ValueError):
