@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from ingestion.loader import EntityResult, Progress, summarize
 from ingestion.warehouse import connect
 from tooling.artifacts import RunSummary, read_run_results
-from tooling.errors import UsageError
+from tooling.errors import DataOpsError, UsageError
 from tooling.ingest_run import run_ingest
 from tooling.runner import invoke
 from tooling.settings import Settings
@@ -21,6 +22,10 @@ class BuildOutcome:
     dbt_success: bool = False
     run: RunSummary = field(default_factory=RunSummary)
     wall_seconds: float = 0.0
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    finished_at: datetime | None = None
+    freshness_ran: bool = False
+    freshness_error: str | None = None
 
     @property
     def rows_per_source(self) -> dict[str, int]:
@@ -40,9 +45,10 @@ def build(
     skip_ingest: bool = False,
     progress: Progress | None = None,
     quiet: bool = False,
+    freshness: bool = False,
 ) -> BuildOutcome:
     started = time.perf_counter()
-    outcome = BuildOutcome()
+    outcome = BuildOutcome(started_at=datetime.now(UTC))
     if skip_ingest:
         outcome.ingest_skipped_reason = "--skip-ingest"
     elif not settings.sources.is_file() and "sources" not in settings.tool_config:
@@ -65,5 +71,14 @@ def build(
         raise UsageError(f"--select {' '.join(select)} matched no nodes in {settings.project_dir}")
     outcome.dbt_success = invocation.success
     outcome.run = read_run_results(settings.target_dir)
+    if freshness:
+        # For monitoring: `dbt source freshness` writes target/sources.json (and
+        # leaves run_results.json alone). A stale source is not a build failure.
+        try:
+            invoke(settings, ["source", "freshness"], quiet=quiet)
+            outcome.freshness_ran = True
+        except DataOpsError as exc:
+            outcome.freshness_error = str(exc)
+    outcome.finished_at = datetime.now(UTC)
     outcome.wall_seconds = time.perf_counter() - started
     return outcome

@@ -20,8 +20,10 @@ from tooling.commands import generate as generate_cmd
 from tooling.commands import ingest as ingest_cmd
 from tooling.commands import lineage as lineage_cmd
 from tooling.commands import lint as lint_cmd
+from tooling.commands import monitor as monitor_cmd
 from tooling.console import err_console
 from tooling.errors import DataOpsError
+from tooling.eventlog import LOG, LogFormat
 from tooling.options import STATE, ProjectDir, Target, Warehouse
 
 app = typer.Typer(
@@ -42,12 +44,20 @@ def root(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show tracebacks for errors.")
     ] = False,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format",
+            help="text (default) or json: one JSON object per event and line, for log shipping.",
+        ),
+    ] = LogFormat.text,
 ) -> None:
     """dataops: ingest, build, lint, check, slim CI, docs and monitoring for dbt projects."""
     STATE.project_dir = project_dir
     STATE.target = target
     STATE.warehouse = warehouse
     STATE.verbose = verbose
+    LOG.configure(log_format.value)
 
 
 app.command("build")(build_cmd.build)
@@ -57,6 +67,7 @@ app.add_typer(ingest_cmd.app, name="ingest")
 app.command("lint")(lint_cmd.lint)
 app.add_typer(docs_cmd.app, name="docs")
 app.command("lineage")(lineage_cmd.lineage)
+app.add_typer(monitor_cmd.app, name="monitor")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -70,7 +81,10 @@ def main(argv: list[str] | None = None) -> None:
     except (DataOpsError, IngestionError) as exc:
         if STATE.verbose:
             traceback.print_exc()
-        err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
+        if LOG.json:
+            LOG.emit("error", level="error", message=str(exc))
+        else:
+            err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
         sys.exit(getattr(exc, "exit_code", 1))
     except KeyboardInterrupt:
         err_console.print("interrupted")

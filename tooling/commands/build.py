@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from ingestion.errors import IngestionError
 from tooling.build import BuildOutcome
 from tooling.build import build as run_build
 from tooling.console import BarProgress, console, err_console
+from tooling.errors import DataOpsError, UsageError
+from tooling.eventlog import LOG
 from tooling.ingest_run import relative
+from tooling.monitor import RecordOutcome, record_run
+from tooling.monitor.config import load as monitor_settings
 from tooling.options import STATE, ProjectDir, Target, Warehouse
 
 STATUSES = ("pass", "warn", "error", "skip")
@@ -39,6 +45,42 @@ def summary_tables(outcome: BuildOutcome) -> list[Table]:
     return tables
 
 
+def emit_events(outcome: BuildOutcome, recorded: RecordOutcome | None) -> None:
+    """`--log-format json`: the build's summary as events, one JSON object each."""
+    for r in outcome.ingested:
+        LOG.emit(
+            "ingest.entity",
+            source=r.source,
+            entity=r.entity,
+            status=r.status,
+            rows=r.rows,
+            files=len(r.files),
+            batch_id=r.batch_id,
+        )
+    for resource, counts in sorted(outcome.run.counts().items()):
+        LOG.emit("build.resource", resource=resource, **{s: counts.get(s, 0) for s in STATUSES})
+    if outcome.freshness_error:
+        LOG.emit("freshness.failed", level="warning", message=outcome.freshness_error)
+    if recorded is not None:
+        LOG.emit(
+            "monitor.recorded" if recorded.recorded else "monitor.skipped",
+            level="info" if recorded.recorded else "warning",
+            message=recorded.summary(),
+            run_id=recorded.run_id,
+            new_incidents=len(recorded.new_incidents),
+            resolved_incidents=len(recorded.resolved_incidents),
+            open_incidents=recorded.open_incidents,
+            seconds=round(recorded.seconds, 4),
+        )
+    LOG.emit(
+        "build.finished",
+        level="info" if outcome.ok else "error",
+        ok=outcome.ok,
+        failed=[n.unique_id for n in outcome.run.failed],
+        wall_seconds=round(outcome.wall_seconds, 3),
+    )
+
+
 def build(
     select: Annotated[
         list[str] | None,
@@ -55,22 +97,102 @@ def build(
         bool, typer.Option("--skip-ingest", help="Do not ingest; build from what is loaded.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Hide dbt's log lines.")] = False,
+    freshness: Annotated[
+        bool | None,
+        typer.Option(
+            "--freshness/--no-freshness",
+            help="Also run `dbt source freshness` for monitoring. Default: "
+            "[tool.dataops.monitor] freshness, else off.",
+            show_default=False,
+        ),
+    ] = None,
+    alert_webhook: Annotated[
+        str | None,
+        typer.Option(
+            "--alert-webhook",
+            help="Post monitoring alerts to this Slack-compatible webhook (a secret: never "
+            "printed). Default: DATAOPS_ALERT_WEBHOOK, else [tool.dataops.monitor] webhook.",
+            show_default=False,
+        ),
+    ] = None,
+    monitor: Annotated[
+        bool | None,
+        typer.Option(
+            "--monitor/--no-monitor",
+            help="Record the run in the monitoring store (never fails the build). Default: "
+            "on, unless DATAOPS_MONITOR=0 or [tool.dataops.monitor] enabled = false.",
+            show_default=False,
+        ),
+    ] = None,
     project_dir: ProjectDir = None,
     target: Target = None,
     warehouse: Warehouse = None,
 ) -> None:
     """Ingest new source files, then `dbt build` (seeds, models, snapshots, tests)."""
     settings = STATE.settings(project_dir=project_dir, target=target, warehouse=warehouse)
-    with BarProgress() as progress:
-        outcome = run_build(
+    monitor_config = monitor_settings(
+        settings, webhook=alert_webhook, freshness=freshness, enabled=monitor
+    )
+    started_at = datetime.now(UTC)
+    try:
+        with BarProgress(enabled=not LOG.json) as progress:
+            outcome = run_build(
+                settings,
+                select=select,
+                exclude=exclude,
+                full_refresh=full_refresh,
+                skip_ingest=skip_ingest,
+                progress=progress,
+                quiet=quiet,
+                freshness=monitor_config.freshness,
+            )
+    except (DataOpsError, IngestionError) as exc:
+        # The run stopped before dbt wrote its artifacts: record that it failed.
+        if monitor_config.enabled and not isinstance(exc, UsageError):
+            failed = record_run(
+                settings,
+                command="build",
+                started_at=started_at,
+                finished_at=datetime.now(UTC),
+                status="error",
+                target_dir=settings.target_dir,
+                ingested=None,
+                config=monitor_config,
+                error=str(exc),
+            )
+            if LOG.json:
+                LOG.emit(
+                    "monitor.recorded" if failed.recorded else "monitor.skipped",
+                    level="warning",
+                    message=failed.summary(),
+                )
+            else:
+                err_console.print(failed.summary(), markup=False, soft_wrap=True)
+        raise
+    # Monitoring, after the run and from its artifacts; never fails the build.
+    recorded = (
+        record_run(
             settings,
-            select=select,
-            exclude=exclude,
-            full_refresh=full_refresh,
-            skip_ingest=skip_ingest,
-            progress=progress,
-            quiet=quiet,
+            command="build",
+            started_at=outcome.started_at,
+            finished_at=outcome.finished_at or outcome.started_at,
+            status="success" if outcome.ok else "fail",
+            target_dir=settings.target_dir,
+            ingested=outcome.ingested,
+            config=monitor_config,
         )
+        if monitor_config.enabled
+        else None
+    )
+    if LOG.json:
+        emit_events(outcome, recorded)
+        if not outcome.ok:
+            raise typer.Exit(1)
+        return
+    if outcome.freshness_error:
+        console.print(f"source freshness failed: {outcome.freshness_error}")
+    if recorded is not None:
+        console.print(recorded.summary(), markup=False, soft_wrap=True)
     if outcome.ingest_skipped_reason:
         console.print(f"ingestion skipped: {outcome.ingest_skipped_reason}")
     for table in summary_tables(outcome):
