@@ -14,8 +14,10 @@ import typer
 
 from ingestion.errors import IngestionError
 from tooling.commands import build as build_cmd
+from tooling.commands import ci as ci_cmd
 from tooling.commands import generate as generate_cmd
 from tooling.commands import ingest as ingest_cmd
+from tooling.commands import state as state_cmd
 from tooling.console import err_console
 from tooling.errors import DataOpsError
 from tooling.options import STATE, ProjectDir, Target, Warehouse
@@ -49,6 +51,8 @@ def root(
 app.command("build")(build_cmd.build)
 app.command("generate")(generate_cmd.generate)
 app.add_typer(ingest_cmd.app, name="ingest")
+app.add_typer(state_cmd.app, name="state")
+app.add_typer(ci_cmd.app, name="ci")
 
 
 def main(argv: list[str] | None = None) -> None:

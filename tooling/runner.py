@@ -72,3 +72,34 @@ def invoke(
         target_dir=settings.target_dir,
         node_count=node_count,
     )
+
+
+def list_unique_ids(
+    settings: Settings,
+    select: Sequence[str],
+    *,
+    state: Path | None = None,
+    exclude: Sequence[str] = (),
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """`dbt ls` of a selection (e.g. ``state:modified+`` with ``state``): unique ids."""
+    import json
+
+    command = ["ls", "--select", *select, "--output", "json", "--output-keys", "unique_id"]
+    if exclude:
+        command += ["--exclude", *exclude]
+    if state is not None:
+        command += ["--state", str(state)]
+    from dbt.cli.main import dbtRunner
+
+    prepare_environment(settings)
+    # ls prints its output as log events: silence them, read result.result instead.
+    args = ["--quiet", "--log-level", "none", *command, *base_args(settings), *extra]
+    result = dbtRunner().invoke(args)
+    if result.exception is not None or not result.success:
+        first = str(result.exception or "selection failed").strip().splitlines()[0]
+        raise DataOpsError(f"dbt ls failed: {first}")
+    ids = []
+    for line in result.result or []:
+        ids.append(json.loads(line)["unique_id"] if line.startswith("{") else line)
+    return ids
