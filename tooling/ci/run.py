@@ -31,6 +31,7 @@ from tooling.ci import report as report_mod
 from tooling.ci.diff import DiffResult
 from tooling.ci.plan import Plan, build_plan, update_classes
 from tooling.errors import DataOpsError
+from tooling.ingest_run import run_ingest
 from tooling.runner import invoke, list_unique_ids
 from tooling.settings import Settings
 
@@ -295,14 +296,18 @@ def run(settings: Settings, *, state_dir: Path | None, full: bool, ci_dir: Path)
     """Build ``state:modified+`` with ``--defer`` into the CI file (everything with --full)."""
     started = time.perf_counter()
     paths = CiPaths(ci_dir)
+    for stale in (paths.plan, paths.run, paths.diff):
+        stale.unlink(missing_ok=True)  # an earlier run's results must never be reported
     the_plan, ci, prod = make_plan(settings, state_dir=state_dir, full=full, ci_dir=ci_dir)
     save_json(paths.plan, the_plan.to_dict())
-    paths.diff.unlink(missing_ok=True)  # a diff of an earlier run must not be reported
     outcome = RunOutcome(plan=the_plan)
     new = read_json(paths.target_path / "manifest.json", what="manifest.json", hint="")
     prepare_ci_warehouse(paths, prod, new)
     (paths.target_path / "run_results.json").unlink(missing_ok=True)
     if the_plan.full:
+        if (prod is None or prod.warehouse is None) and settings.sources.is_file():
+            # No production data to read: land the project's own sources in the CI file.
+            run_ingest(ci)
         invocation = invoke(ci, ["build"], extra=_target_args(paths))
     elif not the_plan.modified:
         outcome.nothing_to_build = True
