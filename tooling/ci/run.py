@@ -14,8 +14,10 @@ production file. Never prints.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,7 +34,7 @@ from tooling.ci.diff import DiffResult
 from tooling.ci.plan import Plan, build_plan, update_classes
 from tooling.errors import DataOpsError
 from tooling.ingest_run import run_ingest
-from tooling.runner import invoke, list_unique_ids
+from tooling.runner import invoke, list_unique_ids, parse_manifest
 from tooling.settings import Settings
 
 CI_TARGET = "ci"
@@ -65,6 +67,10 @@ class CiPaths:
     @property
     def diff(self) -> Path:
         return self.root / "diff.json"
+
+    @property
+    def dbt_state(self) -> Path:
+        return self.root / "state"
 
 
 def default_ci_dir(settings: Settings) -> Path:
@@ -195,20 +201,49 @@ def load_state(settings: Settings, state_dir: Path | None, full: bool) -> Any:
         raise
 
 
+def dbt_state(prod: state_mod.ProductionState, paths: CiPaths) -> Path:
+    """The state folder dbt reads: production's, with source databases made comparable.
+
+    A source without an explicit database renders with the target's catalog,
+    which on DuckDB is the file name: production's differs from the CI file's.
+    Projects with dbt's ``state_modified_compare_more_unrendered_values`` flag
+    compare the unrendered value; without it, dbt would call every source (and
+    so the whole project) modified. Rewriting those defaulted source databases
+    to the CI catalog has the flag's effect. Models keep production's catalog,
+    which is what their deferred refs render.
+    """
+    folder = paths.dbt_state
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("run_results.json", "sources.json"):
+        if (prod.directory / name).is_file():
+            shutil.copyfile(prod.directory / name, folder / name)
+    manifest = copy.deepcopy(prod.manifest)
+    ci_catalog = paths.warehouse.stem
+    for source in manifest.get("sources", {}).values():
+        if source.get("database") == prod.database and not source.get("unrendered_database"):
+            source["database"] = ci_catalog
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return folder
+
+
 def make_plan(
     settings: Settings, *, state_dir: Path | None, full: bool, ci_dir: Path
-) -> tuple[Plan, Settings, state_mod.ProductionState | None]:
+) -> tuple[Plan, Settings, state_mod.ProductionState | None, Any]:
     paths = CiPaths(ci_dir)
     prod = load_state(settings, state_dir, full)
     ci = ci_settings(settings, paths, prod)
+    dbt_manifest = parse_manifest(ci, extra=_target_args(paths))
     if prod is None or full:
-        invoke(ci, ["parse"], quiet=True, extra=_target_args(paths))
         new = read_json(paths.target_path / "manifest.json", what="manifest.json", hint="")
         plan = build_plan(new=new, old=None, modified_ids=[])
         plan.state_dir = str(state_dir) if prod is not None else None
-        return plan, ci, prod
+        return plan, ci, prod, dbt_manifest
     modified = list_unique_ids(
-        ci, ["state:modified"], state=prod.directory, extra=_target_args(paths)
+        ci,
+        ["state:modified"],
+        state=dbt_state(prod, paths),
+        extra=_target_args(paths),
+        manifest=dbt_manifest,
     )
     new = read_json(paths.target_path / "manifest.json", what="manifest.json", hint="")
     plan = build_plan(
@@ -218,7 +253,7 @@ def make_plan(
         old_catalog=prod.catalog,
         state_dir=str(prod.directory),
     )
-    return plan, ci, prod
+    return plan, ci, prod, dbt_manifest
 
 
 def save_json(path: Path, data: dict[str, Any]) -> None:
@@ -227,7 +262,7 @@ def save_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def plan(settings: Settings, *, state_dir: Path | None, full: bool, ci_dir: Path) -> Plan:
-    result, _, _ = make_plan(settings, state_dir=state_dir, full=full, ci_dir=ci_dir)
+    result, _, _, _ = make_plan(settings, state_dir=state_dir, full=full, ci_dir=ci_dir)
     save_json(CiPaths(ci_dir).plan, result.to_dict())
     return result
 
@@ -298,7 +333,9 @@ def run(settings: Settings, *, state_dir: Path | None, full: bool, ci_dir: Path)
     paths = CiPaths(ci_dir)
     for stale in (paths.plan, paths.run, paths.diff):
         stale.unlink(missing_ok=True)  # an earlier run's results must never be reported
-    the_plan, ci, prod = make_plan(settings, state_dir=state_dir, full=full, ci_dir=ci_dir)
+    the_plan, ci, prod, dbt_manifest = make_plan(
+        settings, state_dir=state_dir, full=full, ci_dir=ci_dir
+    )
     save_json(paths.plan, the_plan.to_dict())
     outcome = RunOutcome(plan=the_plan)
     new = read_json(paths.target_path / "manifest.json", what="manifest.json", hint="")
@@ -308,7 +345,7 @@ def run(settings: Settings, *, state_dir: Path | None, full: bool, ci_dir: Path)
         if (prod is None or prod.warehouse is None) and settings.sources.is_file():
             # No production data to read: land the project's own sources in the CI file.
             run_ingest(ci)
-        invocation = invoke(ci, ["build"], extra=_target_args(paths))
+        invocation = invoke(ci, ["build"], extra=_target_args(paths), manifest=dbt_manifest)
     elif not the_plan.modified:
         outcome.nothing_to_build = True
         outcome.wall_seconds = time.perf_counter() - started
@@ -318,8 +355,9 @@ def run(settings: Settings, *, state_dir: Path | None, full: bool, ci_dir: Path)
         assert prod is not None
         invocation = invoke(
             ci,
-            ["build", "--select", "state:modified+", "--defer", "--state", str(prod.directory)],
+            ["build", "--select", "state:modified+", "--defer", "--state", str(paths.dbt_state)],
             extra=_target_args(paths),
+            manifest=dbt_manifest,
         )
     outcome.dbt_success = invocation.success
     summary = read_run_results(paths.target_path)
