@@ -20,6 +20,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -327,9 +328,17 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def run(settings: Settings, *, state_dir: Path | None, full: bool, ci_dir: Path) -> RunOutcome:
+def run(
+    settings: Settings,
+    *,
+    state_dir: Path | None,
+    full: bool,
+    ci_dir: Path,
+    quiet: bool = False,
+) -> RunOutcome:
     """Build ``state:modified+`` with ``--defer`` into the CI file (everything with --full)."""
     started = time.perf_counter()
+    started_at = datetime.now(UTC)
     paths = CiPaths(ci_dir)
     for stale in (paths.plan, paths.run, paths.diff):
         stale.unlink(missing_ok=True)  # an earlier run's results must never be reported
@@ -345,7 +354,9 @@ def run(settings: Settings, *, state_dir: Path | None, full: bool, ci_dir: Path)
         if (prod is None or prod.warehouse is None) and settings.sources.is_file():
             # No production data to read: land the project's own sources in the CI file.
             run_ingest(ci)
-        invocation = invoke(ci, ["build"], extra=_target_args(paths), manifest=dbt_manifest)
+        invocation = invoke(
+            ci, ["build"], quiet=quiet, extra=_target_args(paths), manifest=dbt_manifest
+        )
     elif not the_plan.modified:
         outcome.nothing_to_build = True
         outcome.wall_seconds = time.perf_counter() - started
@@ -356,6 +367,7 @@ def run(settings: Settings, *, state_dir: Path | None, full: bool, ci_dir: Path)
         invocation = invoke(
             ci,
             ["build", "--select", "state:modified+", "--defer", "--state", str(paths.dbt_state)],
+            quiet=quiet,
             extra=_target_args(paths),
             manifest=dbt_manifest,
         )
@@ -367,7 +379,28 @@ def run(settings: Settings, *, state_dir: Path | None, full: bool, ci_dir: Path)
     outcome.failed = [n.unique_id for n in summary.failed]
     outcome.wall_seconds = time.perf_counter() - started
     save_json(paths.run, outcome.to_dict())
+    _record(ci, outcome, started_at, paths)
     return outcome
+
+
+def _record(ci: Settings, outcome: RunOutcome, started_at: datetime, paths: CiPaths) -> None:
+    """Hand the CI run to monitoring (tooling.monitor, when installed); never raises."""
+    try:
+        from tooling.monitor import record_run  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    try:
+        record_run(
+            ci,
+            command="ci run",
+            started_at=started_at,
+            finished_at=datetime.now(UTC),
+            status="success" if outcome.ok else "error",
+            target_dir=paths.target_path,
+            ingested=None,
+        )
+    except Exception:  # monitoring must never fail a CI run
+        return
 
 
 def load_plan(ci_dir: Path) -> Plan:

@@ -130,6 +130,7 @@ def plan(
 def run(
     state: StateDir = None,
     full: Full = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Hide dbt's log lines.")] = False,
     ci_dir: CiDir = None,
     project_dir: ProjectDir = None,
     target: Target = None,
@@ -140,7 +141,7 @@ def run(
     production data; nothing writes to it.
     """
     settings, state_dir, out = _paths(state, ci_dir, project_dir, target)
-    outcome = ci_run.run(settings, state_dir=state_dir, full=full, ci_dir=out)
+    outcome = ci_run.run(settings, state_dir=state_dir, full=full, ci_dir=out, quiet=quiet)
     if outcome.nothing_to_build:
         console.print("no modified nodes: nothing to build")
     else:
