@@ -33,14 +33,33 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
         raise SystemExit(f"{cmd[0]} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
 
 
+def descendants(manifest: dict, root: str) -> set[str]:
+    seen, todo = set(), [root]
+    while todo:
+        uid = todo.pop()
+        if uid not in seen:
+            seen.add(uid)
+            todo.extend(manifest["child_map"].get(uid, []))
+    return seen
+
+
 def count_results(target: Path) -> int:
-    return len(json.loads((target / "run_results.json").read_text())["results"])
+    """Nodes dbt ran (project hooks, `operation.*`, are not nodes of the graph)."""
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return sum(not r["unique_id"].startswith("operation.") for r in results)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--change",
+        choices=["median", "first"],
+        default="median",
+        help="Which staging model to change: the one with the median number of descendants "
+        "(a representative change), or the first by name.",
+    )
     parser.add_argument("--keep", action="store_true", help="Keep the temporary folder.")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-slim-ci-"))
@@ -63,7 +82,24 @@ def main() -> None:
             env,
         )
         # the branch: one staging model changed.
-        stg = sorted((project / "models" / "staging").rglob("stg_*.sql"))[0]
+        manifest = json.loads((project / "target" / "manifest.json").read_text())
+        fanout = sorted(
+            (len(descendants(manifest, uid)), manifest["nodes"][uid]["original_file_path"])
+            for uid in manifest["nodes"]
+            if uid.startswith("model.")
+            and manifest["nodes"][uid]["original_file_path"].startswith("models/staging/")
+        )
+        sizes = [n for n, _ in fanout]
+        if args.change == "first":
+            chosen = min(fanout, key=lambda item: item[1])
+        else:
+            chosen = fanout[len(fanout) // 2]
+        stg = project / chosen[1]
+        print(
+            f"staging models: {len(sizes)}; nodes at or below one (itself, descendants, tests): "
+            f"min {sizes[0]}, median {sizes[len(sizes) // 2]}, max {sizes[-1]}; "
+            f"changing {stg.stem} ({chosen[0]})"
+        )
         stg.write_text(stg.read_text().replace("lower(status)", "upper(status)"))
         baseline_db = work / "baseline.duckdb"
         ci_dir = work / "ci"
@@ -103,6 +139,9 @@ def main() -> None:
         ours_t, base_t = alternate(ours, baseline, repeats=args.repeats)
         built = count_results(ci_dir / "target")
         full = count_results(work / "baseline-target")
+        for label, target in (("slim CI", ci_dir / "target"), ("full", work / "baseline-target")):
+            elapsed = json.loads((target / "run_results.json").read_text())["elapsed_time"]
+            print(f"{label}: dbt's own elapsed time (last run) {elapsed:.1f}s")
         print(f"project: {args.models} models; changed: {stg.stem}")
         ratio = report(
             "slim CI (dataops ci run) vs full dbt build", ours_t, base_t, higher_is_better=False

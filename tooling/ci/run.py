@@ -14,10 +14,8 @@ production file. Never prints.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -215,14 +213,16 @@ def dbt_state(prod: state_mod.ProductionState, paths: CiPaths) -> Path:
     """
     folder = paths.dbt_state
     folder.mkdir(parents=True, exist_ok=True)
-    for name in ("run_results.json", "sources.json"):
-        if (prod.directory / name).is_file():
-            shutil.copyfile(prod.directory / name, folder / name)
-    manifest = copy.deepcopy(prod.manifest)
+    # Only the manifest: `state:modified` and `--defer` need nothing else, and dbt
+    # would spend seconds loading a run_results.json it does not use here.
     ci_catalog = paths.warehouse.stem
-    for source in manifest.get("sources", {}).values():
-        if source.get("database") == prod.database and not source.get("unrendered_database"):
-            source["database"] = ci_catalog
+    sources = {
+        uid: {**source, "database": ci_catalog}
+        if source.get("database") == prod.database and not source.get("unrendered_database")
+        else source
+        for uid, source in prod.manifest.get("sources", {}).items()
+    }
+    manifest = {**prod.manifest, "sources": sources}
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return folder
 
@@ -275,10 +275,8 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def prepare_ci_warehouse(
-    paths: CiPaths, prod: state_mod.ProductionState | None, manifest: dict[str, Any]
-) -> list[str]:
-    """A fresh CI file; a view over production for each source relation production holds."""
+def prepare_ci_warehouse(paths: CiPaths, prod: state_mod.ProductionState | None) -> list[str]:
+    """A fresh CI file with a view over each production relation that is source data."""
     import duckdb
 
     for stale in (paths.warehouse, paths.warehouse.with_name(paths.warehouse.name + ".wal")):
@@ -302,16 +300,14 @@ def prepare_ci_warehouse(
                 [alias, alias],
             ).fetchall()
         }
-        prod_sources = {
-            (s.get("schema"), s.get("identifier"))
-            for s in prod.manifest.get("sources", {}).values()
-            if s.get("database") == alias
+        # Every production relation dbt did not build is source data (declared in
+        # production's manifest or only in the branch's): the CI file gets a view of it.
+        built_by_dbt = {
+            (n.get("schema"), n.get("alias") or n.get("name"))
+            for n in prod.manifest.get("nodes", {}).values()
+            if n.get("resource_type") in {"model", "seed", "snapshot"}
         }
-        for source in manifest.get("sources", {}).values():
-            key = (source.get("schema"), source.get("identifier"))
-            if key not in existing or key not in prod_sources:
-                continue
-            schema, table = key
+        for schema, table in sorted(existing - built_by_dbt):
             con.execute(f"create schema if not exists {_quote(schema)}")
             con.execute(
                 f"create or replace view {_quote(schema)}.{_quote(table)} as "
@@ -347,8 +343,7 @@ def run(
     )
     save_json(paths.plan, the_plan.to_dict())
     outcome = RunOutcome(plan=the_plan)
-    new = read_json(paths.target_path / "manifest.json", what="manifest.json", hint="")
-    prepare_ci_warehouse(paths, prod, new)
+    prepare_ci_warehouse(paths, prod)
     (paths.target_path / "run_results.json").unlink(missing_ok=True)
     if the_plan.full:
         if (prod is None or prod.warehouse is None) and settings.sources.is_file():
@@ -375,7 +370,12 @@ def run(
     summary = read_run_results(paths.target_path)
     for node in summary.nodes:
         outcome.statuses[node.unique_id] = node.status
-    outcome.built = [n.unique_id for n in summary.nodes if n.status not in {"skipped", "skip"}]
+    # Project hooks (operation.*) run too, but they are not nodes of the graph.
+    outcome.built = [
+        n.unique_id
+        for n in summary.nodes
+        if n.status not in {"skipped", "skip"} and n.resource_type != "operation"
+    ]
     outcome.failed = [n.unique_id for n in summary.failed]
     outcome.wall_seconds = time.perf_counter() - started
     save_json(paths.run, outcome.to_dict())
