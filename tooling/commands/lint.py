@@ -1,0 +1,97 @@
+"""`dataops lint`: sqlfluff over the dbt project's SQL (all, given paths, or changed)."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tooling import lint as lint_mod
+from tooling.console import console, err_console
+from tooling.options import STATE, ProjectDir
+
+
+class LintFormat(StrEnum):
+    human = "human"
+    json = "json"
+    github = "github"
+
+
+def _escape(text: str) -> str:
+    """GitHub workflow-command escaping of a message."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def lint(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="SQL files or folders to lint. Default: the project's model, test, "
+            "snapshot and analysis folders.",
+            show_default=False,
+        ),
+    ] = None,
+    changed: Annotated[
+        bool,
+        typer.Option(
+            "--changed",
+            help="Only SQL files changed against the merge-base with the default branch, "
+            "plus untracked ones.",
+        ),
+    ] = False,
+    base: Annotated[
+        str | None,
+        typer.Option("--base", help="Branch or commit to diff against with --changed."),
+    ] = None,
+    fix: Annotated[bool, typer.Option("--fix", help="Rewrite files to fix what is fixable.")] = (
+        False
+    ),
+    output_format: Annotated[
+        LintFormat,
+        typer.Option("--format", "-f", help="human, json (one object) or github annotations."),
+    ] = LintFormat.human,
+    processes: Annotated[
+        int | None,
+        typer.Option("--processes", "-p", help="Worker processes. Default: up to 2 cores."),
+    ] = None,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Lint the dbt project's SQL with sqlfluff and the repository's .sqlfluff."""
+    settings = STATE.settings(project_dir=project_dir)
+    files = lint_mod.discover(settings.project_dir, list(paths or []))
+    if changed:
+        files = lint_mod.select_changed(files, lint_mod.changed_files(settings.root, base))
+    report = lint_mod.lint(
+        files,
+        project_dir=settings.project_dir,
+        root=settings.root,
+        fix=fix,
+        processes=processes,
+    )
+    if output_format is LintFormat.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    elif output_format is LintFormat.github:
+        for v in report.violations:
+            print(
+                f"::error file={v.path},line={v.line},col={v.column},title={v.code}::"
+                f"{_escape(f'{v.code}: {v.description}')}"
+            )
+        print(f"{report.files_linted} file(s) linted, {len(report.violations)} violation(s)")
+    else:
+        # path:line:col lines (not a table): paths stay whole and editors can jump to them.
+        for v in report.violations:
+            console.print(f"{v.path}:{v.line}:{v.column}: {v.code} {v.description}", markup=False)
+        for path in report.fixed_files:
+            console.print(f"fixed: {path}")
+        what = "changed SQL file(s)" if changed else "SQL file(s)"
+        console.print(
+            f"{report.files_linted} {what} linted, {len(report.violations)} violation(s)"
+            + (f" (config: {report.config_file})" if report.config_file else "")
+        )
+    if report.violations:
+        if output_format is LintFormat.human:
+            err_console.print("error: lint failed")
+        raise typer.Exit(1)

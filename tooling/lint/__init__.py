@@ -1,0 +1,380 @@
+"""SQL linting of a dbt project with sqlfluff. Takes paths, returns data; never prints.
+
+Templater: sqlfluff's jinja templater with dbt's builtins, the project's own
+macros (``load_macros_from_path``) and stubs for what dbt adds to the Jinja
+context (``library_path`` = ``sqlfluff_dbt_stubs``: dbt's cross-database macros,
+``adapter.dispatch``, ``target``, ``env_var`` ...). It needs no profile, no
+warehouse and no ``dbt parse``, and templates a file in milliseconds with no start-up, where
+sqlfluff's dbt templater compiles the project first (see
+``benchmarks/bench_lint.py`` for the figures).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tooling.errors import DataOpsError, UsageError
+
+STUBS = Path(__file__).resolve().parent / "sqlfluff_dbt_stubs"
+SQL_PATH_KEYS = ("model-paths", "test-paths", "snapshot-paths", "analysis-paths")
+SQL_PATH_DEFAULTS = {
+    "model-paths": ["models"],
+    "test-paths": ["tests"],
+    "snapshot-paths": ["snapshots"],
+    "analysis-paths": ["analyses"],
+    "macro-paths": ["macros"],
+}
+SKIP_DIRS = {"target", "dbt_packages", "logs", ".venv", "node_modules"}
+
+
+@dataclass(frozen=True)
+class Violation:
+    path: str
+    line: int
+    column: int
+    code: str
+    description: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "code": self.code,
+            "description": self.description,
+        }
+
+
+@dataclass
+class LintReport:
+    files: list[str] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    fixed_files: list[str] = field(default_factory=list)
+    config_file: str | None = None
+
+    @property
+    def files_linted(self) -> int:
+        return len(self.files)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The shared lint JSON shape (read by the CI report)."""
+        return {
+            "files_linted": self.files_linted,
+            "violations": [v.as_dict() for v in self.violations],
+        }
+
+
+def _project_paths(project_dir: Path) -> dict[str, list[str]]:
+    try:
+        data = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataOpsError(f"cannot read {project_dir / 'dbt_project.yml'}: {exc}") from None
+    data = data if isinstance(data, dict) else {}
+    out: dict[str, list[str]] = {}
+    for key, default in SQL_PATH_DEFAULTS.items():
+        value = data.get(key, default)
+        out[key] = [str(v) for v in value] if isinstance(value, list) else default
+    return out
+
+
+def sql_roots(project_dir: Path) -> list[Path]:
+    """Folders whose .sql files are linted: models, tests, snapshots, analyses."""
+    paths = _project_paths(project_dir)
+    return [project_dir / p for key in SQL_PATH_KEYS for p in paths[key]]
+
+
+def macro_roots(project_dir: Path) -> list[Path]:
+    return [project_dir / p for p in _project_paths(project_dir)["macro-paths"]]
+
+
+def _walk_sql(folder: Path) -> Iterable[Path]:
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        for name in sorted(filenames):
+            if name.endswith(".sql"):
+                yield Path(dirpath) / name
+
+
+def discover(project_dir: Path, paths: Sequence[Path] = ()) -> list[Path]:
+    """The SQL files to lint: under ``paths`` if given, else the project's SQL folders.
+
+    Macro folders are left out of a whole-project run (macros are linted where
+    they are used); a macro file named explicitly is linted.
+    """
+    found: list[Path] = []
+    if not paths:
+        for root in sql_roots(project_dir):
+            if root.is_dir():
+                found.extend(_walk_sql(root))
+    for path in paths:
+        if path.is_dir():
+            found.extend(_walk_sql(path))
+        elif path.exists():
+            if path.suffix == ".sql":
+                found.append(path)
+        else:
+            raise UsageError(f"no such file or folder: {path}")
+    return sorted({Path(os.path.abspath(p)) for p in found})
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=60
+        )
+    except FileNotFoundError:
+        raise DataOpsError("--changed needs git, which is not installed") from None
+    except subprocess.CalledProcessError as exc:
+        raise DataOpsError(f"git {' '.join(args)} failed: {exc.stderr.strip()}") from None
+    return out.stdout
+
+
+def default_branch(root: Path) -> str:
+    """origin's HEAD branch if known, else the first of main/master that exists."""
+    try:
+        ref = _git(root, "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD").strip()
+        if ref:
+            return ref.removeprefix("refs/remotes/")
+    except DataOpsError:
+        pass
+    for candidate in ("main", "master", "origin/main", "origin/master"):
+        try:
+            _git(root, "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}")
+            return candidate
+        except DataOpsError:
+            continue
+    raise DataOpsError("--changed: cannot find the default branch (main/master); pass --base")
+
+
+def changed_files(root: Path, base: str | None = None) -> list[Path]:
+    """Files changed against the merge-base with the default branch, plus untracked ones.
+
+    Committed, staged and unstaged changes all count (``git diff <merge-base>``
+    compares that commit with the working tree); deleted files do not.
+    """
+    try:
+        top = Path(_git(root, "rev-parse", "--show-toplevel").strip())
+    except DataOpsError:
+        raise DataOpsError(f"--changed needs a git repository; {root} is not in one") from None
+    branch = base or default_branch(top)
+    merge_base = _git(top, "merge-base", "HEAD", branch).strip()
+    changed = _git(top, "diff", "--name-only", "-z", "--diff-filter=ACMRT", merge_base)
+    untracked = _git(top, "ls-files", "--others", "--exclude-standard", "-z")
+    names = {n for n in (changed + untracked).split("\0") if n}
+    return sorted((top / n).resolve() for n in names)
+
+
+def select_changed(candidates: Sequence[Path], changed: Sequence[Path]) -> list[Path]:
+    wanted = {p.resolve() for p in changed}
+    return [p for p in candidates if p.resolve() in wanted]
+
+
+def _check_readable(files: Sequence[Path]) -> None:
+    """Every file opens and is UTF-8 (what dbt reads models as), else one clear error."""
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise DataOpsError(f"cannot read SQL file {path}: {exc.strerror}") from None
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataOpsError(
+                f"cannot read SQL file {path}: not UTF-8 text (byte 0x{data[exc.start]:02x} "
+                f"at offset {exc.start})"
+            ) from None
+
+
+def find_config_file(project_dir: Path, root: Path) -> Path | None:
+    """The nearest .sqlfluff at or above the project folder, else the repository's."""
+    for folder in (project_dir, *project_dir.parents, root):
+        candidate = folder / ".sqlfluff"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def config_layers(project_dir: Path, root: Path) -> tuple[dict[str, Any], Path | None]:
+    """The .sqlfluff settings plus the dbt-aware jinja context, as one nested dict.
+
+    The stubs and the project's macro folders get absolute paths so linting works
+    from any folder, on any file and on any dbt project; a project whose
+    .sqlfluff chooses another templater (e.g. dbt) keeps it. Without any
+    .sqlfluff, sqlfluff's defaults apply with dialect duckdb.
+    """
+    from sqlfluff.core.config.loader import load_config_file
+
+    config_file = find_config_file(project_dir, root)
+    layers: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            layers = load_config_file(str(config_file.parent), config_file.name)
+        except Exception as exc:  # sqlfluff raises several types for a bad file
+            raise DataOpsError(f"cannot read sqlfluff config {config_file}: {exc}") from None
+    core = layers.setdefault("core", {})
+    core.setdefault("dialect", "duckdb")
+    core.setdefault("templater", "jinja")
+    if core["templater"] == "jinja":
+        jinja = layers.setdefault("templater", {}).setdefault("jinja", {})
+        jinja["apply_dbt_builtins"] = True
+        jinja["library_path"] = str(STUBS)
+        # The linted project's own macro folders (from its dbt_project.yml) always,
+        # plus any configured folder that exists.
+        configured = [p.strip() for p in str(jinja.get("load_macros_from_path") or "").split(",")]
+        paths = [str(p) for p in macro_roots(project_dir) if p.is_dir()]
+        paths += [str(p / "generic") for p in sql_roots(project_dir) if (p / "generic").is_dir()]
+        paths += [p for p in configured if p and Path(p).is_dir() and p not in paths]
+        # Never empty: an empty value would not override a .sqlfluff found above a
+        # linted file; the stubs folder holds no .sql macros.
+        jinja["load_macros_from_path"] = ",".join(dict.fromkeys(paths)) or str(STUBS)
+    return layers, config_file
+
+
+def _ini_lines(layers: Mapping[str, Any], section: tuple[str, ...] = ()) -> list[str]:
+    scalars = {k: v for k, v in layers.items() if not isinstance(v, Mapping)}
+    lines: list[str] = []
+    if scalars:
+        name = (
+            ":".join(("sqlfluff", *section[1:]))
+            if section == ("core",)
+            else ":".join(("sqlfluff", *section))
+        )
+        lines.append(f"[{name}]")
+        for key, value in scalars.items():
+            if value is None:
+                continue
+            text = ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+            lines.append(f"{key} = {text}")
+    for key, value in layers.items():
+        if isinstance(value, Mapping):
+            lines.extend(_ini_lines(value, (*section, key)))
+    return lines
+
+
+def write_config(layers: Mapping[str, Any], path: Path) -> Path:
+    """One .sqlfluff-format file sqlfluff applies last to every file it lints."""
+    path.write_text("\n".join(_ini_lines(layers)) + "\n", encoding="utf-8")
+    return path
+
+
+def package_names(project_dir: Path) -> list[str]:
+    """Namespaces of the project's dbt packages (``dbt_utils`` for dbt-labs/dbt_utils).
+
+    From ``packages.yml``/``dependencies.yml`` (hub entries ``org/name``) and from
+    the ``name`` of each installed package under ``dbt_packages/``.
+    """
+    names: set[str] = set()
+    for file_name in ("packages.yml", "dependencies.yml"):
+        path = project_dir / file_name
+        if not path.is_file():
+            continue
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        for entry in data.get("packages") or [] if isinstance(data, dict) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("package"), str):
+                names.add(entry["package"].rsplit("/", 1)[-1].replace("-", "_"))
+    installed = project_dir / "dbt_packages"
+    if installed.is_dir():
+        for project_file in installed.glob("*/dbt_project.yml"):
+            try:
+                data = yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}
+            except (OSError, yaml.YAMLError):
+                continue
+            if isinstance(data, dict) and isinstance(data.get("name"), str):
+                names.add(data["name"])
+    return sorted(n for n in names if n.isidentifier())
+
+
+def _relative(path: str | Path, root: Path) -> str:
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(root).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+def lint(
+    files: Sequence[Path],
+    *,
+    project_dir: Path,
+    root: Path,
+    fix: bool = False,
+    processes: int | None = None,
+) -> LintReport:
+    """Lint (and with ``fix`` rewrite) the given SQL files; violations left after fixing."""
+    report = LintReport(files=[_relative(f, root) for f in files])
+    if not files:
+        return report
+    _check_readable(files)
+    layers, config_file = config_layers(project_dir, root)
+    report.config_file = _relative(config_file, root) if config_file else None
+    with tempfile.TemporaryDirectory(prefix="dataops-lint-") as tmp:
+        extra = write_config(layers, Path(tmp) / "sqlfluff.cfg")
+        _lint_into(report, files, project_dir, root, extra, fix=fix, processes=processes)
+    report.violations.sort(key=lambda v: (v.path, v.line, v.column, v.code))
+    return report
+
+
+def _lint_into(
+    report: LintReport,
+    files: Sequence[Path],
+    project_dir: Path,
+    root: Path,
+    extra: Path,
+    *,
+    fix: bool,
+    processes: int | None,
+) -> None:
+    from sqlfluff.core import FluffConfig, Linter
+    from sqlfluff.core.errors import SQLFluffUserError
+
+    try:
+        config = FluffConfig.from_path(str(project_dir), extra_config_path=str(extra))
+    except SQLFluffUserError as exc:
+        raise DataOpsError(f"sqlfluff config: {str(exc).splitlines()[0]}") from None
+    workers = processes or min(2, os.cpu_count() or 1)
+    if len(files) < 4:
+        workers = 1  # a pool costs more than it saves on a handful of files
+    # Read by sqlfluff_dbt_stubs (in this process and the forked workers).
+    os.environ["DATAOPS_LINT_PACKAGES"] = ",".join(package_names(project_dir))
+    # sqlfluff's worker pool leaves a harmless resource_tracker warning at exit.
+    os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
+    try:
+        result = Linter(config=config).lint_paths(
+            tuple(str(f) for f in files),
+            fix=fix,
+            apply_fixes=fix,
+            processes=workers,
+            retain_files=True,
+        )
+    except SQLFluffUserError as exc:
+        raise DataOpsError(f"sqlfluff: {str(exc).splitlines()[0]}") from None
+    if fix:
+        for path, outcome in result.persist_changes(formatter=None).items():
+            if outcome is True:
+                report.fixed_files.append(_relative(path, root))
+        # What is left after fixing: lint the rewritten files again.
+        result = Linter(config=config).lint_paths(tuple(str(f) for f in files), processes=workers)
+    for linted_dir in result.paths:
+        for linted in linted_dir.files:
+            rel = _relative(linted.path, root)
+            for v in linted.get_violations():
+                report.violations.append(
+                    Violation(
+                        path=rel,
+                        line=int(v.line_no),
+                        column=int(v.line_pos),
+                        code=str(v.rule_code()),
+                        description=str(v.desc()),
+                    )
+                )
