@@ -56,7 +56,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
             [N + 1],
         )
     with duckdb.connect(str(ci)) as con:
-        con.execute("attach ? as prod (read_only)", [str(prod)])
+        con.execute(f"attach '{prod}' as prod (read_only)")
         # Branch: orders 1-5 dropped, 201-203 added, amount doubled where order_id % 50 = 0,
         # qty widened to bigint, legacy dropped, channel added.
         con.execute("create schema marts")

@@ -238,7 +238,8 @@ def diff(
     result = DiffResult()
     con = duckdb.connect(str(ci_warehouse), read_only=True)
     try:
-        con.execute(f"attach '{prod_warehouse.resolve()!s}' as {q(prod_catalog)} (read_only)")
+        path = str(prod_warehouse.resolve()).replace("'", "''")
+        con.execute(f"attach '{path}' as {q(prod_catalog)} (read_only)")
         for uid in ids:
             if uid.split(".", 1)[0] not in {"model", "seed", "snapshot"}:
                 continue
