@@ -121,10 +121,12 @@ def test_staging_edit_builds_exactly_its_descendants(repo: Path, prod_sha: str) 
             )
         ).stdout
     )
-    with duckdb.connect(str(repo / "ci" / "state" / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect() as con:
+        # Production views name their catalog (the production file's stem at build time).
+        con.execute(f"attach '{repo / 'ci' / 'state' / 'warehouse.duckdb'}' as dataops (read_only)")
         rows, upper_changes = con.execute(
             "select count(*), count(*) filter (where city is distinct from upper(city)) "
-            "from staging.stg_erp__customers"
+            "from dataops.staging.stg_erp__customers"
         ).fetchone()
     assert upper_changes > 0
     (model,) = diff["models"]
