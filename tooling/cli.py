@@ -15,12 +15,14 @@ import typer
 from ingestion.errors import IngestionError
 from tooling.commands import build as build_cmd
 from tooling.commands import check as check_cmd
+from tooling.commands import ci as ci_cmd
 from tooling.commands import docs as docs_cmd
 from tooling.commands import generate as generate_cmd
 from tooling.commands import ingest as ingest_cmd
 from tooling.commands import lineage as lineage_cmd
 from tooling.commands import lint as lint_cmd
 from tooling.commands import monitor as monitor_cmd
+from tooling.commands import state as state_cmd
 from tooling.console import err_console
 from tooling.errors import DataOpsError
 from tooling.eventlog import LOG, LogFormat
@@ -68,6 +70,8 @@ app.command("lint")(lint_cmd.lint)
 app.add_typer(docs_cmd.app, name="docs")
 app.command("lineage")(lineage_cmd.lineage)
 app.add_typer(monitor_cmd.app, name="monitor")
+app.add_typer(state_cmd.app, name="state")
+app.add_typer(ci_cmd.app, name="ci")
 
 
 def main(argv: list[str] | None = None) -> None:

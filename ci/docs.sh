@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Build the documentation site into site/ (the GitHub Pages artifact):
+# `dataops docs build`, after a build so the warehouse and artifacts exist.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash ci/bootstrap.sh
+export DO_NOT_TRACK=1 DBT_SEND_ANONYMOUS_USAGE_STATS=false
+exec .venv/bin/dataops docs build --out site

@@ -1,0 +1,267 @@
+"""`dataops ci diff`: what a branch's change does to the data of each modified model.
+
+Runs inside DuckDB: the CI file is opened read-only and the production file
+ATTACHED read-only under its production catalog name (so views in either file
+resolve), and every figure is one SQL query over both relations. Nothing is
+pulled into Python but counts and a few sample rows. Never prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tooling.errors import DataOpsError
+
+SAMPLES = 3
+
+
+@dataclass
+class ModelDiff:
+    unique_id: str
+    prod_relation: str
+    ci_relation: str
+    columns_added: list[str] = field(default_factory=list)
+    columns_removed: list[str] = field(default_factory=list)
+    columns_retyped: list[dict[str, str]] = field(default_factory=list)
+    rows_prod: int = 0
+    rows_ci: int = 0
+    primary_key: list[str] = field(default_factory=list)
+    rows_added: int | None = None
+    rows_removed: int | None = None
+    rows_changed: int | None = None
+    changed_by_column: dict[str, int] = field(default_factory=dict)
+    samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    note: str | None = None
+
+
+@dataclass
+class DiffResult:
+    models: list[ModelDiff] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # unique_id -> why
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DiffResult:
+        return cls(
+            models=[ModelDiff(**m) for m in data.get("models", [])],
+            skipped=dict(data.get("skipped", {})),
+        )
+
+    def schema_diffs(self) -> dict[str, dict[str, list[str]]]:
+        return {
+            m.unique_id: {
+                "added": m.columns_added,
+                "removed": m.columns_removed,
+                "retyped": [r["column"] for r in m.columns_retyped],
+            }
+            for m in self.models
+        }
+
+
+def q(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def relation(node: dict[str, Any]) -> tuple[str, str, str]:
+    return (
+        str(node["database"]),
+        str(node["schema"]),
+        str(node.get("alias") or node.get("identifier") or node["name"]),
+    )
+
+
+def render(rel: tuple[str, str, str]) -> str:
+    return ".".join(q(p) for p in rel)
+
+
+def primary_key(manifest: dict[str, Any], uid: str) -> list[str]:
+    """A model's key, from what its project declares: constraints, tests, unique_key."""
+    node = manifest["nodes"][uid]
+    for constraint in node.get("constraints") or []:
+        if constraint.get("type") == "primary_key" and constraint.get("columns"):
+            return list(constraint["columns"])
+    for name, col in (node.get("columns") or {}).items():
+        if any(c.get("type") == "primary_key" for c in col.get("constraints") or []):
+            return [name]
+    unique: list[str] = []
+    not_null: set[str] = set()
+    combos: list[list[str]] = []
+    for child in manifest.get("child_map", {}).get(uid, []):
+        test = manifest["nodes"].get(child) or {}
+        meta = test.get("test_metadata") or {}
+        if test.get("attached_node") != uid or not meta:
+            continue
+        kwargs = meta.get("kwargs") or {}
+        column = test.get("column_name") or kwargs.get("column_name")
+        if meta.get("name") == "unique" and column:
+            unique.append(column)
+        elif meta.get("name") == "not_null" and column:
+            not_null.add(column)
+        elif meta.get("name") == "unique_combination_of_columns":
+            cols = kwargs.get("combination_of_columns") or []
+            if isinstance(cols, list) and cols:
+                combos.append([str(c) for c in cols])
+    for column in sorted(unique, key=lambda c: (c not in not_null, c)):
+        return [column]
+    if combos:
+        return combos[0]
+    key = (node.get("config") or {}).get("unique_key")
+    if isinstance(key, str) and key:
+        return [key]
+    if isinstance(key, list) and key:
+        return [str(k) for k in key]
+    return []
+
+
+def _columns(con: Any, rel: tuple[str, str, str]) -> dict[str, str] | None:
+    rows = con.execute(
+        "select column_name, data_type from duckdb_columns() "
+        "where database_name = ? and schema_name = ? and table_name = ? order by column_index",
+        list(rel),
+    ).fetchall()
+    return {name: dtype for name, dtype in rows} or None
+
+
+def diff_model(
+    con: Any, uid: str, prod_rel: tuple[str, str, str], ci_rel: tuple[str, str, str], key: list[str]
+) -> ModelDiff | str:
+    prod_cols = _columns(con, prod_rel)
+    ci_cols = _columns(con, ci_rel)
+    if prod_cols is None:
+        return f"not in production ({render(prod_rel)})"
+    if ci_cols is None:
+        return f"not built in CI ({render(ci_rel)})"
+    out = ModelDiff(unique_id=uid, prod_relation=render(prod_rel), ci_relation=render(ci_rel))
+    lower_prod = {c.lower(): c for c in prod_cols}
+    lower_ci = {c.lower(): c for c in ci_cols}
+    out.columns_added = [lower_ci[c] for c in lower_ci if c not in lower_prod]
+    out.columns_removed = [lower_prod[c] for c in lower_prod if c not in lower_ci]
+    common = [c for c in lower_ci if c in lower_prod]
+    for c in common:
+        if prod_cols[lower_prod[c]] != ci_cols[lower_ci[c]]:
+            out.columns_retyped.append(
+                {
+                    "column": lower_ci[c],
+                    "prod": prod_cols[lower_prod[c]],
+                    "ci": ci_cols[lower_ci[c]],
+                }
+            )
+    prod_sql, ci_sql = render(prod_rel), render(ci_rel)
+    out.rows_prod, out.rows_ci = con.execute(
+        f"select (select count(*) from {prod_sql}), (select count(*) from {ci_sql})"
+    ).fetchone()
+    key_l = [k.lower() for k in key]
+    if not key_l or any(k not in lower_prod or k not in lower_ci for k in key_l):
+        out.note = "no primary key found in both relations: row-level diff skipped"
+        return out
+    out.primary_key = [lower_ci[k] for k in key_l]
+    retyped = {r["column"].lower() for r in out.columns_retyped}
+    values = [c for c in common if c not in key_l]
+
+    def cmp(c: str) -> str:
+        a, b = f"p.{q(lower_prod[c])}", f"c.{q(lower_ci[c])}"
+        if c in retyped:
+            a, b = f"cast({a} as varchar)", f"cast({b} as varchar)"
+        return f"{a} is distinct from {b}"
+
+    join = " and ".join(
+        f"p.{q(lower_prod[k])} is not distinct from c.{q(lower_ci[k])}" for k in key_l
+    )
+    any_change = " or ".join(cmp(c) for c in values) or "false"
+    both = "p.__in_prod and c.__in_ci"
+    per_col = "".join(f", count(*) filter (where {both} and ({cmp(c)}))" for c in values)
+    base = (
+        f"from (select *, true as __in_prod from {prod_sql}) as p "
+        f"full outer join (select *, true as __in_ci from {ci_sql}) as c on {join}"
+    )
+    row = con.execute(
+        "select count(*) filter (where p.__in_prod is null), "
+        "count(*) filter (where c.__in_ci is null), "
+        f"count(*) filter (where {both} and ({any_change})){per_col} {base}"
+    ).fetchone()
+    out.rows_added, out.rows_removed, out.rows_changed = row[0], row[1], row[2]
+    out.changed_by_column = {lower_ci[c]: n for c, n in zip(values, row[3:], strict=True) if n}
+    key_prod = ", ".join(f"p.{q(lower_prod[k])}" for k in key_l)
+    key_ci = ", ".join(f"c.{q(lower_ci[k])}" for k in key_l)
+    order = ", ".join(f"{n}" for n in range(1, len(key_l) + 1))
+
+    def sample(select: str, where: str) -> list[tuple[Any, ...]]:
+        sql = f"select {select} {base} where {where} order by {order} limit {SAMPLES}"
+        return con.execute(sql).fetchall()
+
+    names = out.primary_key
+    out.samples["added"] = [
+        dict(zip(names, r, strict=True)) for r in sample(key_ci, "p.__in_prod is null")
+    ]
+    out.samples["removed"] = [
+        dict(zip(names, r, strict=True)) for r in sample(key_prod, "c.__in_ci is null")
+    ]
+    changed_cols = list(out.changed_by_column)
+    if changed_cols:
+        pairs = ", ".join(
+            f"p.{q(lower_prod[c.lower()])}, c.{q(lower_ci[c.lower()])}" for c in changed_cols
+        )
+        rows = sample(f"{key_ci}, {pairs}", f"{both} and ({any_change})")
+        changed = []
+        for r in rows:
+            item: dict[str, Any] = dict(zip(names, r[: len(names)], strict=True))
+            rest = r[len(names) :]
+            for i, c in enumerate(changed_cols):
+                old, new = rest[2 * i], rest[2 * i + 1]
+                if str(old) != str(new):
+                    item[c] = {"prod": old, "ci": new}
+            changed.append(item)
+        out.samples["changed"] = changed
+    return out
+
+
+def diff(
+    ids: list[str],
+    *,
+    new_manifest: dict[str, Any],
+    prod_manifest: dict[str, Any],
+    ci_warehouse: Path,
+    prod_warehouse: Path,
+    prod_catalog: str,
+) -> DiffResult:
+    """Diff each model of ``ids`` that exists in production against its CI build."""
+    import duckdb
+
+    if not ci_warehouse.is_file():
+        raise DataOpsError(f"no CI warehouse at {ci_warehouse}; run `dataops ci run` first")
+    if not prod_warehouse.is_file():
+        raise DataOpsError(f"no production warehouse at {prod_warehouse} in the state directory")
+    result = DiffResult()
+    con = duckdb.connect(str(ci_warehouse), read_only=True)
+    try:
+        path = str(prod_warehouse.resolve()).replace("'", "''")
+        con.execute(f"attach '{path}' as {q(prod_catalog)} (read_only)")
+        for uid in ids:
+            if uid.split(".", 1)[0] not in {"model", "seed", "snapshot"}:
+                continue
+            new_node = new_manifest["nodes"].get(uid)
+            old_node = prod_manifest.get("nodes", {}).get(uid)
+            if old_node is None:
+                result.skipped[uid] = "new: not in production"
+                continue
+            if new_node is None or (new_node.get("config") or {}).get("materialized") == (
+                "ephemeral"
+            ):
+                result.skipped[uid] = "ephemeral or deleted: no relation"
+                continue
+            found = diff_model(
+                con, uid, relation(old_node), relation(new_node), primary_key(new_manifest, uid)
+            )
+            if isinstance(found, str):
+                result.skipped[uid] = found
+            else:
+                result.models.append(found)
+    except duckdb.Error as exc:
+        raise DataOpsError(f"data diff failed: {exc}") from None
+    finally:
+        con.close()
+    return result

@@ -1,0 +1,287 @@
+"""`dataops ci report`: one pull-request report from the plan, the run and the diff.
+
+Also folds in `dataops lint --format json` and `dataops check --format json`
+output (read from files, so the report works without those commands), kept to
+the files and nodes the branch changed. Markdown is concise with details
+collapsed, and starts with a hidden marker so the workflow can find and update
+its one comment. Never prints.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from tooling.ci.diff import DiffResult
+from tooling.ci.plan import BUILDABLE, Plan
+
+MARKER = "<!-- dataops-ci-report -->"
+MAX_ROWS = 50
+
+
+def build_report(
+    plan: Plan,
+    *,
+    run: dict[str, Any] | None,
+    diff: DiffResult | None,
+    lint: dict[str, Any] | None,
+    check: dict[str, Any] | None,
+    project_prefix: str = "",
+) -> dict[str, Any]:
+    """The report as data (what `--format json` prints and the Markdown renders)."""
+    prefix = project_prefix.strip("/")
+    changed_files = sorted(
+        {f"{prefix}/{m.path}" if prefix else m.path for m in plan.modified if m.path}
+    )
+    modified_ids = set(plan.modified_ids)
+    impacted = set(plan.impacted)
+    report: dict[str, Any] = {
+        "full": plan.full,
+        "state_dir": plan.state_dir,
+        "modified": [
+            {
+                "unique_id": m.unique_id,
+                "resource_type": m.resource_type,
+                "name": m.name,
+                "path": m.path,
+                "reasons": m.reasons,
+                "change_class": m.change_class,
+                "columns_added": m.columns_added,
+                "columns_removed": m.columns_removed,
+                "columns_retyped": m.columns_retyped,
+                "downstream": [
+                    u
+                    for u in _downstream(plan, m.unique_id)
+                    if u != m.unique_id and u.split(".", 1)[0] in BUILDABLE
+                ],
+            }
+            for m in plan.modified
+        ],
+        "impacted": [u for u in plan.impacted if u.split(".", 1)[0] in BUILDABLE],
+        "impacted_tests": sum(1 for u in plan.impacted if u.split(".", 1)[0] not in BUILDABLE),
+        "deleted": plan.deleted,
+        "breaking": [m.unique_id for m in plan.modified if m.change_class == "breaking"],
+        "changed_files": changed_files,
+        "run": run,
+        "diff": diff.to_dict() if diff is not None else None,
+        "lint": None,
+        "check": None,
+        "mermaid": mermaid(plan),
+    }
+    if lint is not None:
+        violations = [v for v in lint.get("violations", []) if v.get("path") in changed_files]
+        report["lint"] = {"files_linted": lint.get("files_linted"), "violations": violations}
+    if check is not None:
+        findings = [
+            f
+            for f in check.get("findings", [])
+            if f.get("node") in modified_ids
+            or f.get("node") in impacted
+            or (f.get("path") and f.get("path") in {m.path for m in plan.modified})
+        ]
+        report["check"] = {
+            "score": check.get("score"),
+            "errors": sum(f.get("severity") == "error" for f in findings),
+            "warnings": sum(f.get("severity") == "warn" for f in findings),
+            "findings": findings,
+        }
+    report["status"] = status(report)
+    return report
+
+
+def _downstream(plan: Plan, uid: str) -> list[str]:
+    children: dict[str, list[str]] = {}
+    for a, b in plan.edges:
+        children.setdefault(a, []).append(b)
+    seen: dict[str, None] = {}
+    todo = [uid]
+    while todo:
+        cur = todo.pop(0)
+        if cur in seen:
+            continue
+        seen[cur] = None
+        todo.extend(children.get(cur, []))
+    return list(seen)
+
+
+def status(report: dict[str, Any]) -> str:
+    run = report.get("run") or {}
+    if run and (not run.get("dbt_success", True) or run.get("failed")):
+        return "failed"
+    if (report.get("check") or {}).get("errors"):
+        return "failed"
+    if report["breaking"] or (report.get("lint") or {}).get("violations"):
+        return "attention"
+    return "passed"
+
+
+def _mid(uid: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", uid)
+
+
+def mermaid(plan: Plan) -> str:
+    """A Mermaid flowchart of the impacted subgraph; modified nodes highlighted."""
+    nodes = [u for u in plan.impacted if u.split(".", 1)[0] in BUILDABLE]
+    if not nodes or plan.full:
+        return ""
+    modified = set(plan.modified_ids)
+    lines = ["flowchart LR"]
+    for uid in nodes:
+        label = uid.split(".", 2)[-1]
+        lines.append(f'    {_mid(uid)}["{label}"]')
+    for a, b in plan.edges:
+        if a in nodes and b in nodes:
+            lines.append(f"    {_mid(a)} --> {_mid(b)}")
+    lines.append("    classDef modified fill:#fde68a,stroke:#b45309")
+    marked = [_mid(u) for u in nodes if u in modified]
+    if marked:
+        lines.append(f"    class {','.join(marked)} modified")
+    return "\n".join(lines)
+
+
+def _name(uid: str) -> str:
+    return uid.split(".", 2)[-1]
+
+
+def _fmt(value: Any) -> str:
+    text = "NULL" if value is None else str(value)
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+ICONS = {"passed": "✅", "attention": "⚠️", "failed": "❌"}
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    out: list[str] = [MARKER, f"## {ICONS[report['status']]} dataops slim CI: {report['status']}"]
+    run = report.get("run") or {}
+    modified = report["modified"]
+    if report["full"]:
+        out.append("")
+        out.append("Full build (no production state).")
+    else:
+        built = len(run.get("built", [])) if run else 0
+        line = (
+            f"{len(modified)} modified, {len(report['impacted'])} impacted "
+            f"(+{report['impacted_tests']} tests)"
+        )
+        if run:
+            line += (
+                "; nothing to build"
+                if run.get("nothing_to_build")
+                else f"; {built} nodes built in {run.get('wall_seconds', 0):.1f}s"
+            )
+            if run.get("failed"):
+                line += f"; **{len(run['failed'])} failed**: " + ", ".join(
+                    f"`{_name(u)}`" for u in run["failed"][:10]
+                )
+        if report["breaking"]:
+            line += "; **breaking:** " + ", ".join(f"`{_name(u)}`" for u in report["breaking"])
+        out += ["", line]
+    if modified:
+        out += ["", "| node | why modified | change | downstream |", "|---|---|---|---|"]
+        for m in modified[:MAX_ROWS]:
+            change = m["change_class"] or ""
+            cols = []
+            if m["columns_added"]:
+                cols.append("+" + ", +".join(m["columns_added"]))
+            if m["columns_removed"]:
+                cols.append("-" + ", -".join(m["columns_removed"]))
+            if m["columns_retyped"]:
+                cols.append("~" + ", ~".join(m["columns_retyped"]))
+            if cols:
+                change += f" ({'; '.join(cols)})"
+            down = ", ".join(f"`{_name(u)}`" for u in m["downstream"][:8])
+            if len(m["downstream"]) > 8:
+                down += f" +{len(m['downstream']) - 8} more"
+            out.append(
+                f"| `{_name(m['unique_id'])}` ({m['resource_type']}) | "
+                f"{'; '.join(m['reasons'])} | {change} | {down or 'none'} |"
+            )
+    if report["deleted"]:
+        out += ["", "Deleted: " + ", ".join(f"`{_name(u)}`" for u in report["deleted"])]
+    diff = report.get("diff")
+    if diff and (diff["models"] or diff["skipped"]):
+        out += ["", "### Data diff (branch vs production)"]
+        for m in diff["models"]:
+            out += _render_model_diff(m)
+        for uid, why in diff["skipped"].items():
+            out.append(f"- `{_name(uid)}`: not diffed ({why})")
+    lint = report.get("lint")
+    if lint is not None:
+        v = lint["violations"]
+        out += ["", f"<details><summary>Lint: {len(v)} violation(s) in changed files</summary>", ""]
+        for item in v[:MAX_ROWS]:
+            out.append(
+                f"- `{item['path']}:{item['line']}:{item['column']}` "
+                f"{item['code']}: {item['description']}"
+            )
+        out += ["", "</details>"]
+    check = report.get("check")
+    if check is not None:
+        out += [
+            "",
+            f"<details><summary>Governance: {check['errors']} error(s), {check['warnings']} "
+            f"warning(s) on impacted nodes (project score {check['score']})</summary>",
+            "",
+        ]
+        for f in check["findings"][:MAX_ROWS]:
+            out.append(f"- {f['severity']} `{_name(f['node'])}` {f['rule']}: {f['message']}")
+        out += ["", "</details>"]
+    if report["mermaid"]:
+        out += [
+            "",
+            "<details><summary>Impacted graph</summary>",
+            "",
+            "```mermaid",
+            report["mermaid"],
+            "```",
+            "",
+            "</details>",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def _render_model_diff(m: dict[str, Any]) -> list[str]:
+    name = _name(m["unique_id"])
+    bits = [f"rows {m['rows_prod']:,} → {m['rows_ci']:,}"]
+    if m["rows_added"] is not None:
+        bits.append(f"+{m['rows_added']:,} / -{m['rows_removed']:,} / ~{m['rows_changed']:,} rows")
+    schema = []
+    schema += [f"+{c}" for c in m["columns_added"]]
+    schema += [f"-{c}" for c in m["columns_removed"]]
+    schema += [f"~{r['column']} ({r['prod']} → {r['ci']})" for r in m["columns_retyped"]]
+    if schema:
+        bits.append("columns " + ", ".join(schema))
+    lines = ["", f"<details><summary><code>{name}</code>: {'; '.join(bits)}</summary>", ""]
+    if m.get("note"):
+        lines.append(f"_{m['note']}_")
+    if m["primary_key"]:
+        lines.append(f"Primary key: `{', '.join(m['primary_key'])}`.")
+    if m["changed_by_column"]:
+        lines += ["", "| column | changed values |", "|---|---|"]
+        lines += [f"| `{c}` | {n:,} |" for c, n in m["changed_by_column"].items()]
+    for kind in ("added", "removed", "changed"):
+        rows = m["samples"].get(kind) or []
+        if not rows:
+            continue
+        lines += ["", f"Sample {kind} rows:", ""]
+        for r in rows:
+            parts = []
+            for k, v in r.items():
+                if isinstance(v, dict):
+                    parts.append(f"{k}: {_fmt(v['prod'])} → {_fmt(v['ci'])}")
+                else:
+                    parts.append(f"{k}={_fmt(v)}")
+            lines.append("- " + ", ".join(parts))
+    lines += ["", "</details>"]
+    return lines
+
+
+def project_prefix(project_dir: Path, root: Path) -> str:
+    """The dbt project folder relative to the repository root (lint paths use the root)."""
+    try:
+        return project_dir.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return ""

@@ -1,0 +1,35 @@
+"""`dataops state`: publish the production state slim CI compares branches with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tooling import state as state_mod
+from tooling.console import console
+from tooling.options import STATE, ProjectDir, Target, Warehouse
+
+app = typer.Typer(help="Production state for slim CI (manifest, results, catalog, warehouse).")
+
+
+@app.command("publish")
+def publish(
+    directory: Annotated[
+        Path, typer.Argument(help="Folder to write the state into (e.g. the artifact folder).")
+    ],
+    project_dir: ProjectDir = None,
+    target: Target = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Copy the last build's manifest, run results, catalog and DuckDB file into DIRECTORY.
+
+    Run it after a main-branch `dataops build`; catalog.json is generated with
+    `dbt docs generate` when the build did not write a newer one.
+    """
+    settings = STATE.settings(project_dir=project_dir, target=target, warehouse=warehouse)
+    published = state_mod.publish(settings, directory)
+    for path in published.files:
+        console.print(f"wrote {path}")
+    console.print(f"warehouse sha256: {published.warehouse_sha256}")

@@ -1,0 +1,159 @@
+"""Production state for slim CI: publish it after a main build, load and validate it.
+
+A state directory holds dbt's ``manifest.json``, ``run_results.json`` and
+``catalog.json`` of a production build, plus ``warehouse.duckdb``: a consistent
+copy of the production DuckDB file (taken after a CHECKPOINT while this process
+holds the file's write lock, so no other writer can change it mid-copy).
+Where the directory travels (an Actions artifact, a download) is the
+workflow's business. Never prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tooling.artifacts import read_json
+from tooling.errors import DataOpsError
+from tooling.runner import invoke
+from tooling.settings import Settings
+
+STATE_ARTIFACTS = ("manifest.json", "run_results.json", "catalog.json")
+STATE_WAREHOUSE = "warehouse.duckdb"
+
+
+@dataclass
+class PublishedState:
+    directory: Path
+    files: list[Path] = field(default_factory=list)
+    warehouse_sha256: str | None = None
+
+
+@dataclass
+class ProductionState:
+    directory: Path
+    manifest: dict[str, Any]
+    catalog: dict[str, Any] | None
+    warehouse: Path | None
+
+    @property
+    def project_name(self) -> str:
+        return str(self.manifest.get("metadata", {}).get("project_name", ""))
+
+    @property
+    def database(self) -> str | None:
+        """The catalog name production relations were built in (DuckDB: the file stem)."""
+        for node in self.manifest.get("nodes", {}).values():
+            if node.get("resource_type") in {"model", "seed", "snapshot"} and node.get("database"):
+                return str(node["database"])
+        return None
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def project_name(project_dir: Path) -> str:
+    """The `name:` of a dbt project, read from its dbt_project.yml."""
+    path = project_dir / "dbt_project.yml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataOpsError(f"cannot read {path}: {exc}") from None
+    name = data.get("name") if isinstance(data, dict) else None
+    if not name:
+        raise DataOpsError(f"{path} has no `name:`")
+    return str(name)
+
+
+def copy_warehouse(source: Path, dest: Path) -> None:
+    """Copy a DuckDB file consistently: checkpoint, then copy while holding its lock."""
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(source))
+    except duckdb.Error as exc:
+        raise DataOpsError(f"cannot open the warehouse {source} to publish it: {exc}") from None
+    try:
+        con.execute("checkpoint")
+        shutil.copyfile(source, dest)
+    finally:
+        con.close()
+
+
+def publish(settings: Settings, dest: Path) -> PublishedState:
+    """Write the production state of the last build of ``settings`` into ``dest``."""
+    target = settings.target_dir
+    catalog, results = target / "catalog.json", target / "run_results.json"
+    build_results = results.read_bytes() if results.is_file() else None
+    if build_results is not None and (
+        not catalog.is_file() or catalog.stat().st_mtime < results.stat().st_mtime
+    ):
+        # catalog.json (the production column types) comes from `dbt docs generate`,
+        # which rewrites run_results.json: keep the build's.
+        invoke(settings, ["docs", "generate"], quiet=True)
+        results.write_bytes(build_results)
+    missing = [name for name in STATE_ARTIFACTS if not (target / name).is_file()]
+    if missing:
+        raise DataOpsError(
+            f"cannot publish state: {', '.join(missing)} missing in {target}; "
+            "run `dataops build` (and `dbt docs generate` for catalog.json) first"
+        )
+    if not settings.warehouse.is_file():
+        raise DataOpsError(f"cannot publish state: no warehouse file at {settings.warehouse}")
+    dest.mkdir(parents=True, exist_ok=True)
+    out = PublishedState(directory=dest)
+    for name in STATE_ARTIFACTS:
+        shutil.copyfile(target / name, dest / name)
+        out.files.append(dest / name)
+    copy_warehouse(settings.warehouse, dest / STATE_WAREHOUSE)
+    out.files.append(dest / STATE_WAREHOUSE)
+    out.warehouse_sha256 = sha256(dest / STATE_WAREHOUSE)
+    return out
+
+
+def load(state_dir: Path, project_dir: Path) -> ProductionState:
+    """Read and validate a state directory for the project at ``project_dir``.
+
+    Errors name what is wrong: no directory, no manifest, or a manifest of
+    another dbt project.
+    """
+    if not state_dir.is_dir():
+        raise DataOpsError(
+            f"state directory {state_dir} not found; download the production state "
+            "(`dataops state publish` output) there, or pass --full to build everything"
+        )
+    manifest = read_json(
+        state_dir / "manifest.json",
+        what="production manifest.json",
+        hint="the state directory must hold the output of `dataops state publish`; or pass --full",
+    )
+    expected = project_name(project_dir)
+    found = manifest.get("metadata", {}).get("project_name")
+    if found != expected:
+        raise DataOpsError(
+            f"state directory {state_dir} belongs to dbt project {found!r}, not {expected!r}; "
+            "pass the state of this project, or --full"
+        )
+    catalog_path = state_dir / "catalog.json"
+    catalog = (
+        read_json(catalog_path, what="production catalog.json", hint="")
+        if catalog_path.is_file()
+        else None
+    )
+    warehouse = state_dir / STATE_WAREHOUSE
+    return ProductionState(
+        directory=state_dir,
+        manifest=manifest,
+        catalog=catalog,
+        warehouse=warehouse if warehouse.is_file() else None,
+    )
