@@ -56,7 +56,8 @@ def test_wrong_column_count(loaded: tuple[list[str], Path], landing: Path, tmp_p
     args, db = loaded
     before = snapshot(db)
     write_csv(landing / "erp/items/items_2026-10-05.csv", "item_id,amount_cents", ["7,1", "8,2,3"])
-    result = run_cli("ingest", *args, cwd=tmp_path)
+    # Issue 3: a bad row is quarantined by default; --max-bad-rows 0 fails the load.
+    result = run_cli("ingest", *args, "--max-bad-rows", "0", cwd=tmp_path)
     assert_one_line_error(result, "erp/items/items_2026-10-05.csv", "Expected Number of Columns")
     assert snapshot(db) == before
 
