@@ -76,7 +76,7 @@ def _get(
     for attempt in range(rest.max_retries + 1):
         stats.requests += 1
         try:
-            response = client.get(url, params=params)
+            response = client.get(url, params=params or None)
         except httpx.TransportError as exc:
             if attempt == rest.max_retries:
                 raise SourceFileError(
@@ -191,7 +191,8 @@ def extract(
                     params[rest.page_param] = str(page_number)
             elif rest.pagination == "link_header":
                 nxt = response.links.get("next", {}).get("url")
-                url = str(response.url.join(nxt)) if nxt else None
+                following = str(response.url.join(nxt)) if nxt else None
+                url = following if following != str(response.url) else None
                 params = {}  # the link carries the query string
             else:
                 url = None
