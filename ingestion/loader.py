@@ -322,6 +322,7 @@ def _reconcile(
     *,
     existed: bool,
     events: list[DriftEvent],
+    before: tuple[str, ...],
 ) -> dict[str, str]:
     """Apply drift rules for one part; return {column: target type} needing try_cast."""
     risky: dict[str, str] = {}
@@ -353,7 +354,7 @@ def _reconcile(
         if existed:
             event(DriftEvent(col, "incompatible", have, typ))
         risky[col] = have
-    for col in target:
+    for col in before:
         if col not in part.columns and col not in METADATA_COLUMNS and existed:
             event(DriftEvent(col, "removed", target[col], None))
     return risky
@@ -431,6 +432,7 @@ def _load_parts(
     elif entity.load == "replace":
         con.execute(f"delete from {table}")
     target = dict(current)
+    before = tuple(current)
     q = ensure_quarantine(con, entity.schema, entity.quarantine)
     now = f"{_literal(started.isoformat())}::timestamptz"
     batch = _literal(result.batch_id)
@@ -441,7 +443,9 @@ def _load_parts(
             [result.batch_id, started, source_file or extracted.label, reason, record],
         )
     risky = [
-        _reconcile(con, entity, table, target, p, existed=existed, events=result.drift)
+        _reconcile(
+            con, entity, table, target, p, existed=existed, events=result.drift, before=before
+        )
         for p in extracted.parts
     ]
     merge = entity.load == "merge"

@@ -191,7 +191,7 @@ def test_malformed_page_is_quarantined_or_fails(
     httpserver.expect_request("/payments").respond_with_handler(handler)
     config = load_config(write_sources(tmp_path, httpserver.url_for(""), "{type: cursor}"))
     db = tmp_path / "w.duckdb"
-    with pytest.raises(SourceFileError, match="1 bad row.*not valid JSON"):
+    with pytest.raises(SourceFileError, match=r"1 bad row.*not valid JSON"):
         ingest(config, db, tmp_path, max_bad_rows=0)
     [result] = ingest(config, db, tmp_path)
     assert (result.rows, result.quarantined) == (3, 1)
