@@ -163,7 +163,7 @@ def test_frozen_schema_fails_and_keeps_state(tmp_path: Path) -> None:
     write_csv(landing / "t_1.csv", "id,amount", ["1,10"])
     ingest(load_config(sources), db, landing)
     write_csv(landing / "t_2.csv", "id,amount,channel", ["2,20,web"])
-    with pytest.raises(SchemaDriftError, match="schema is frozen.*new column channel"):
+    with pytest.raises(SchemaDriftError, match=r"schema is frozen.*new column channel"):
         ingest(load_config(sources), db, landing)
     assert q(db, "select count(*) from raw_s.t") == [(1,)]
     assert q(db, "select count(*) from dataops_meta.drift_events") == [(0,)]
