@@ -503,7 +503,7 @@ def _load_parts(
         row = con.execute(f"select max({quote(str(entity.cursor))})::varchar from {src}").fetchone()
         batch_max = row[0] if row else None
     if merge:
-        result.rows = _merge(con, entity, table, names, q, result.batch_id, now)
+        _merge(con, entity, table, names, q, result.batch_id, now)  # rows = rows read
 
     # per-file rows for the audit
     files = [f for p in extracted.parts for f in p.files]

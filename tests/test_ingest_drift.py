@@ -214,7 +214,7 @@ def test_duplicate_keys_in_one_merge_batch(tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
     [r] = ingest(load_config(sources), db, landing)
     assert q(db, "select id, v, name from raw_s.t order by id") == [(1, 2, "b"), (2, 1, "x")]
-    assert r.quarantined == 2
+    assert (r.rows, r.quarantined) == (6, 2)
     assert q(db, "select distinct _reason from raw_s._quarantine_t") == [
         ("duplicate key in one batch with conflicting values",)
     ]
