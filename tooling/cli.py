@@ -14,8 +14,10 @@ import typer
 
 from ingestion.errors import IngestionError
 from tooling.commands import build as build_cmd
+from tooling.commands import docs as docs_cmd
 from tooling.commands import generate as generate_cmd
 from tooling.commands import ingest as ingest_cmd
+from tooling.commands import lineage as lineage_cmd
 from tooling.console import err_console
 from tooling.errors import DataOpsError
 from tooling.options import STATE, ProjectDir, Target, Warehouse
@@ -49,6 +51,8 @@ def root(
 app.command("build")(build_cmd.build)
 app.command("generate")(generate_cmd.generate)
 app.add_typer(ingest_cmd.app, name="ingest")
+app.add_typer(docs_cmd.app, name="docs")
+app.command("lineage")(lineage_cmd.lineage)
 
 
 def main(argv: list[str] | None = None) -> None:

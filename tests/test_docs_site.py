@@ -1,0 +1,124 @@
+"""The lineage site from a fixture manifest (no dbt run): escaping and structure."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from lineage_fixture import catalog, col, manifest, model, rel, source
+
+from tooling.docs.site import build_site, page_name
+
+EVIL = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+SRC = "source.proj.crm.people"
+STG = "model.proj.stg_people"
+EXPOSURE = "exposure.proj.evil_board"
+
+
+class Elements(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def parse(path: Path) -> list[tuple[str, dict[str, str | None]]]:
+    parser = Elements()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser.tags
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = source("crm", "people", [col("id"), col("email", pii=True, description=EVIL)])
+    src["description"] = EVIL
+    stg = model(
+        "stg_people",
+        f"select id, md5(email) as email_hash from {rel('raw', 'people')}",
+        [SRC],
+        [col("email_hash", pii="hashed", description=EVIL)],
+        description=EVIL,
+    )
+    stg["tags"] = [EVIL]
+    stg["meta"] = {"owner": EVIL}
+    test = {
+        "unique_id": "test.proj.not_null_stg_people_email_hash",
+        "resource_type": "test",
+        "name": "not_null_stg_people_email_hash",
+        "attached_node": STG,
+        "column_name": "email_hash",
+        "test_metadata": {"name": "not_null"},
+        "depends_on": {"nodes": [STG]},
+    }
+    exposure = {
+        "unique_id": EXPOSURE,
+        "resource_type": "exposure",
+        "name": "evil_board",
+        "description": EVIL,
+        "url": "javascript:alert(3)",
+        "owner": {"name": EVIL, "email": None},
+        "depends_on": {"nodes": [STG]},
+    }
+    man = manifest(src, stg, exposures=[exposure])
+    man["nodes"][test["unique_id"]] = test
+    cat = catalog(man, {SRC: ["id", "email"], STG: ["id", "email_hash"]})
+    results = {"results": [{"unique_id": test["unique_id"], "status": "pass"}]}
+    out = tmp_path_factory.mktemp("site")
+    build_site(man, cat, results, out)
+    return out
+
+
+def test_pages_exist(site: Path) -> None:
+    assert {p.name for p in (site / "nodes").iterdir()} == {
+        page_name(SRC),
+        page_name(STG),
+        page_name(EXPOSURE),
+    }
+
+
+def test_no_manifest_string_becomes_markup(site: Path) -> None:
+    for page in [site / "index.html", site / "graph.html", *(site / "nodes").iterdir()]:
+        tags = parse(page)
+        scripts = [attrs.get("src") for tag, attrs in tags if tag == "script"]
+        assert scripts in ([], ["assets/search.js"]), page.name
+        assert not [t for t, _ in tags if t == "img"], page.name
+        handlers = [(t, a) for t, a in tags for name in a if name.startswith("on")]
+        assert handlers == [], page.name
+        hrefs = [a.get("href") or "" for _, a in tags]
+        assert not [h for h in hrefs if h.lower().startswith("javascript:")], page.name
+    text = (site / "nodes" / page_name(STG)).read_text()
+    assert (
+        text.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 4
+    )  # description, tag, owner, column
+
+
+def test_columns_tests_and_lineage_links(site: Path) -> None:
+    tags = parse(site / "nodes" / page_name(STG))
+    links = {a.get("href") for t, a in tags if t == "a" and "upcol" in (a.get("class") or "")}
+    assert links == {f"{page_name(SRC)}#col-id", f"{page_name(SRC)}#col-email"}
+    text = (site / "nodes" / page_name(STG)).read_text()
+    assert "not_null: pass" in text
+    assert "PII: hashed" in text
+    assert "crm.people.email" in text
+
+
+def test_user_errors_are_one_line(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "dbt_project.yml").write_text("name: p\nprofile: p\n")
+    no_site = run_cli("docs", "serve", "--out", str(tmp_path / "nothing"), cwd=tmp_path)
+    assert no_site.returncode == 1
+    assert no_site.stderr.startswith("error: no site at") and no_site.stderr.count("\n") == 1
+    no_manifest = run_cli(
+        "docs", "build", "--skip-dbt", "--project-dir", str(project), cwd=tmp_path
+    )
+    assert no_manifest.returncode == 1
+    assert "manifest.json not found" in no_manifest.stderr
+    assert no_manifest.stderr.count("\n") == 1
+    no_node = run_cli("lineage", "x", "--project-dir", str(project), cwd=tmp_path)
+    assert no_node.returncode == 1 and "manifest.json not found" in no_node.stderr

@@ -1,0 +1,93 @@
+"""`dataops lineage NODE`: model or column lineage in the terminal."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.tree import Tree
+
+from tooling.artifacts import load_manifest
+from tooling.console import console
+from tooling.docs.build import load_optional
+from tooling.lineage.columns import ColumnTrace
+from tooling.lineage.graph import build_graph, resolve_node
+from tooling.lineage.report import NodeTree, column_report, node_lineage
+from tooling.options import STATE, ProjectDir
+
+
+class Format(StrEnum):
+    tree = "tree"
+    json = "json"
+    mermaid = "mermaid"
+
+
+def _node_branch(parent: Tree, tree: NodeTree) -> None:
+    for edge in tree.edges:
+        branch = parent.add(f"{edge.label} [dim]({edge.resource_type})[/dim]")
+        _node_branch(branch, edge)
+
+
+def _column_text(trace: ColumnTrace, labels: dict[str, str]) -> str:
+    owner = labels.get(trace.node or "", trace.relation or "?")
+    text = f"{owner}.{trace.column}"
+    if trace.status == "unknown":
+        text += f" [yellow]unknown[/yellow] [dim]({trace.reason})[/dim]"
+    elif trace.status == "constant":
+        text += " [dim](no upstream column)[/dim]"
+    return text
+
+
+def _column_branch(parent: Tree, trace: ColumnTrace, labels: dict[str, str]) -> None:
+    for edge in trace.edges:
+        _column_branch(parent.add(_column_text(edge, labels)), edge, labels)
+
+
+def lineage(
+    node: Annotated[
+        str, typer.Argument(help="Model, source (source_name.table), seed, snapshot or exposure.")
+    ],
+    upstream: Annotated[
+        int, typer.Option("--upstream", "-u", min=0, help="Levels of parents to show.")
+    ] = 2,
+    downstream: Annotated[
+        int, typer.Option("--downstream", "-d", min=0, help="Levels of children to show.")
+    ] = 2,
+    column: Annotated[
+        str | None, typer.Option("--column", "-c", help="Show the lineage of this column.")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.tree,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Print a node's lineage (or one column's) from target/manifest.json and catalog.json."""
+    settings = STATE.settings(project_dir=project_dir)
+    manifest = load_manifest(settings.target_dir)
+    uid = resolve_node(manifest, node)
+    if column is None:
+        result = node_lineage(manifest, uid, upstream, downstream)
+        if fmt is Format.json:
+            typer.echo(json.dumps(result.as_dict(), indent=2))
+        elif fmt is Format.mermaid:
+            typer.echo(result.mermaid(), nl=False)
+        else:
+            top = result.graph.nodes[uid]
+            root = Tree(f"[bold]{top.label}[/bold] [dim]({top.resource_type})[/dim]")
+            _node_branch(root.add(f"upstream ({upstream} levels)"), result.upstream)
+            _node_branch(root.add(f"downstream ({downstream} levels)"), result.downstream)
+            console.print(root)
+        return
+    catalog = load_optional(settings.target_dir / "catalog.json", "catalog.json")
+    report = column_report(manifest, catalog, uid, column, upstream, downstream)
+    graph = build_graph(manifest)
+    if fmt is Format.json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+    elif fmt is Format.mermaid:
+        typer.echo(report.mermaid(graph), nl=False)
+    else:
+        labels = {u: n.label for u, n in graph.nodes.items()}
+        root = Tree(f"[bold]{_column_text(report.upstream, labels)}[/bold]")
+        _column_branch(root.add(f"derives from ({upstream} levels)"), report.upstream, labels)
+        _column_branch(root.add(f"feeds ({downstream} levels)"), report.downstream, labels)
+        console.print(root)

@@ -1,0 +1,335 @@
+"""The static lineage site, rendered from dbt's artifacts. Never prints, never calls dbt.
+
+Pages are Jinja2 templates with autoescaping on, so every string that comes
+from the manifest (names, descriptions, tags, SQL) is HTML-escaped. The site is
+plain files: it works offline and from ``file://``; search is a few lines of
+vanilla JavaScript shipped in ``assets/``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from tooling.docs.svg import render_svg
+from tooling.lineage.columns import ColumnLineage, compute_column_lineage, relation_columns
+from tooling.lineage.graph import LineageGraph, build_graph, neighbourhood
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+@dataclass
+class SiteOutcome:
+    out_dir: Path
+    pages: int
+    models: int
+    columns: int
+    columns_resolved: int
+    columns_unknown: int
+    lineage_seconds: float
+    render_seconds: float
+    bytes_written: int
+
+
+def page_name(uid: str) -> str:
+    return _UNSAFE.sub("_", uid) + ".html"
+
+
+def _env() -> Environment:
+    return Environment(
+        loader=PackageLoader("tooling.docs", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _meta(entry: dict[str, Any]) -> dict[str, Any]:
+    return {**(entry.get("meta") or {}), **((entry.get("config") or {}).get("meta") or {})}
+
+
+def _owner(entry: dict[str, Any], groups: dict[str, Any]) -> str | None:
+    owner = entry.get("owner")
+    if isinstance(owner, dict) and (owner.get("name") or owner.get("email")):
+        return " ".join(str(v) for v in (owner.get("name"), owner.get("email")) if v)
+    meta_owner = _meta(entry).get("owner")
+    if meta_owner:
+        return str(meta_owner)
+    group = entry.get("group") or (entry.get("config") or {}).get("group")
+    if group:
+        for g in groups.values():
+            if g.get("name") == group:
+                gowner = g.get("owner") or {}
+                who = " ".join(str(v) for v in (gowner.get("name"), gowner.get("email")) if v)
+                return f"group {group}" + (f" ({who})" if who else "")
+    return None
+
+
+def _pii(column: dict[str, Any]) -> str | None:
+    meta = {**(column.get("meta") or {}), **((column.get("config") or {}).get("meta") or {})}
+    tags = [*(column.get("tags") or []), *((column.get("config") or {}).get("tags") or [])]
+    if "pii" in meta and meta["pii"] not in (False, "false", None):
+        return "true" if meta["pii"] is True else str(meta["pii"])
+    if any(str(t).lower() == "pii" for t in tags):
+        return "true"
+    return None
+
+
+def _tests_by_node(
+    manifest: dict[str, Any], statuses: dict[str, str]
+) -> tuple[dict[str, list[dict]], dict[tuple[str, str], list[dict]]]:
+    node_tests: dict[str, list[dict]] = {}
+    column_tests: dict[tuple[str, str], list[dict]] = {}
+    for uid, entry in (manifest.get("nodes") or {}).items():
+        if entry.get("resource_type") != "test":
+            continue
+        attached = entry.get("attached_node") or next(
+            iter((entry.get("depends_on") or {}).get("nodes") or []), None
+        )
+        if not attached:
+            continue
+        name = (entry.get("test_metadata") or {}).get("name") or entry.get("name")
+        item = {"unique_id": uid, "name": name, "status": statuses.get(uid)}
+        column = entry.get("column_name")
+        if column:
+            column_tests.setdefault((attached, str(column).lower()), []).append(item)
+        else:
+            node_tests.setdefault(attached, []).append(item)
+    return node_tests, column_tests
+
+
+def _safe_url(url: Any) -> str | None:
+    text = str(url or "")
+    return text if text.startswith(("http://", "https://")) else None
+
+
+def _ref_label(ref_node: str | None, relation: str, column: str, graph: LineageGraph) -> str:
+    if ref_node and ref_node in graph.nodes:
+        return f"{graph.nodes[ref_node].label}.{column}"
+    return f"{relation}.{column}"
+
+
+def build_site(
+    manifest: dict[str, Any],
+    catalog: dict[str, Any] | None,
+    run_results: dict[str, Any] | None,
+    out_dir: Path,
+    *,
+    levels: int = 2,
+    lineage_map: dict[str, dict[str, ColumnLineage]] | None = None,
+) -> SiteOutcome:
+    """Write the lineage site into ``out_dir`` (index.html, graph.html, nodes/, assets/,
+    lineage.json). Files of a previous build there are replaced, ``dbt/`` is kept."""
+    started = time.perf_counter()
+    if lineage_map is None:
+        lineage_map = compute_column_lineage(manifest, catalog)
+    lineage_seconds = time.perf_counter() - started
+    render_started = time.perf_counter()
+
+    graph = build_graph(manifest)
+    known = relation_columns(manifest, catalog)
+    statuses = {
+        str(r.get("unique_id")): str(r.get("status"))
+        for r in (run_results or {}).get("results", [])
+    }
+    node_tests, column_tests = _tests_by_node(manifest, statuses)
+    groups = manifest.get("groups") or {}
+    entries: dict[str, dict[str, Any]] = {}
+    for section in ("nodes", "sources", "exposures"):
+        entries.update(manifest.get(section) or {})
+    project = str((manifest.get("metadata") or {}).get("project_name") or "dbt project")
+    common = {
+        "project": project,
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "has_catalog": catalog is not None,
+        "has_run_results": run_results is not None,
+    }
+
+    for sub in ("nodes", "assets"):
+        shutil.rmtree(out_dir / sub, ignore_errors=True)
+    (out_dir / "nodes").mkdir(parents=True, exist_ok=True)
+    (out_dir / "assets").mkdir(parents=True, exist_ok=True)
+    static = resources.files("tooling.docs") / "static"
+    for asset in ("style.css", "search.js"):
+        (out_dir / "assets" / asset).write_bytes((static / asset).read_bytes())
+
+    env = _env()
+    node_tpl = env.get_template("node.html")
+    written = 0
+    col_total = col_resolved = col_unknown = 0
+
+    def href_from_node(uid: str) -> str:
+        return page_name(uid)
+
+    for uid in graph.depth_order():
+        node = graph.nodes[uid]
+        entry = entries[uid]
+        catalog_cols = known.get(uid, ((), {}))[1]
+        documented = entry.get("columns") or {}
+        doc_by_lower = {str(v.get("name") or k).lower(): v for k, v in documented.items()}
+        names = list(catalog_cols) + [
+            str(v.get("name") or k)
+            for k, v in documented.items()
+            if str(v.get("name") or k).lower() not in {c.lower() for c in catalog_cols}
+        ]
+        node_lineage = lineage_map.get(uid, {})
+        lower_lineage = {k.lower(): v for k, v in node_lineage.items()}
+        columns = []
+        for name in names:
+            doc = doc_by_lower.get(name.lower(), {})
+            pii = _pii(doc)
+            item = lower_lineage.get(name.lower())
+            if node.resource_type in ("source", "seed"):
+                status, reason, upstream = "source", None, []
+            elif item is None:
+                status, reason, upstream = "unknown", "no lineage computed for this column", []
+            else:
+                status, reason = item.status, item.reason
+                upstream = [
+                    {
+                        "label": _ref_label(r.node, r.relation, r.column, graph),
+                        "href": f"{page_name(r.node)}#col-{r.column}" if r.node else None,
+                    }
+                    for r in item.upstream
+                ]
+            if node.resource_type in ("model", "snapshot"):
+                col_total += 1
+                col_resolved += status in ("resolved", "constant")
+                col_unknown += status == "unknown"
+            columns.append(
+                {
+                    "name": name,
+                    "type": catalog_cols.get(name) or doc.get("data_type"),
+                    "description": doc.get("description") or "",
+                    "pii": pii,
+                    "pii_class": "raw"
+                    if pii in ("true", "True")
+                    else ("masked" if pii else "none"),
+                    "tests": column_tests.get((uid, name.lower()), []),
+                    "lineage_status": status,
+                    "reason": reason,
+                    "upstream": upstream,
+                }
+            )
+        config = entry.get("config") or {}
+        focus = neighbourhood(graph, uid, levels, levels)
+        context = {
+            **common,
+            "root": "../",
+            "levels": levels,
+            "n": {
+                "unique_id": uid,
+                "label": node.label,
+                "resource_type": node.resource_type,
+                "relation": entry.get("relation_name"),
+                "path": entry.get("original_file_path"),
+                "materialized": config.get("materialized"),
+                "owner": _owner(entry, groups),
+                "tags": sorted({*(entry.get("tags") or []), *(config.get("tags") or [])}),
+                "status": statuses.get(uid),
+                "url": _safe_url(entry.get("url")),
+                "description": entry.get("description") or "",
+                "columns": columns,
+                "node_tests": node_tests.get(uid, []),
+                "parents": [
+                    {
+                        "href": href_from_node(p),
+                        "label": graph.nodes[p].label,
+                        "resource_type": graph.nodes[p].resource_type,
+                    }
+                    for p in graph.parents.get(uid, [])
+                ],
+                "children": [
+                    {
+                        "href": href_from_node(c),
+                        "label": graph.nodes[c].label,
+                        "resource_type": graph.nodes[c].resource_type,
+                    }
+                    for c in graph.children.get(uid, [])
+                ],
+                "sql": entry.get("compiled_code") or entry.get("raw_code") or "",
+            },
+            "focus_svg": render_svg(
+                graph, focus, href=href_from_node, focus=uid, title=f"lineage of {node.label}"
+            ),
+        }
+        path = out_dir / "nodes" / page_name(uid)
+        path.write_text(node_tpl.render(**context), encoding="utf-8")
+        written += 1
+
+    rows = []
+    for uid in sorted(
+        graph.nodes, key=lambda u: (graph.nodes[u].resource_type, graph.nodes[u].label)
+    ):
+        node = graph.nodes[uid]
+        entry = entries[uid]
+        description = str(entry.get("description") or "")
+        tags = " ".join(str(t) for t in entry.get("tags") or [])
+        rows.append(
+            {
+                "href": "nodes/" + page_name(uid),
+                "label": node.label,
+                "resource_type": node.resource_type,
+                "summary": description[:160] + ("…" if len(description) > 160 else ""),
+                "search": f"{node.label} {node.resource_type} {tags} {description[:400]}",
+            }
+        )
+    counts: dict[str, int] = {}
+    for node in graph.nodes.values():
+        counts[node.resource_type] = counts.get(node.resource_type, 0) + 1
+    (out_dir / "index.html").write_text(
+        env.get_template("index.html").render(
+            **common,
+            root="",
+            nodes=rows,
+            counts=", ".join(f"{v} {k}s" for k, v in sorted(counts.items())),
+        ),
+        encoding="utf-8",
+    )
+    edge_count = sum(len(v) for v in graph.children.values())
+    (out_dir / "graph.html").write_text(
+        env.get_template("graph.html").render(
+            **common,
+            root="",
+            node_count=len(graph.nodes),
+            edge_count=edge_count,
+            svg=render_svg(graph, graph.nodes, href=lambda u: "nodes/" + page_name(u)),
+        ),
+        encoding="utf-8",
+    )
+    (out_dir / "lineage.json").write_text(
+        json.dumps(
+            {
+                uid: {col: item.as_dict() for col, item in cols.items()}
+                for uid, cols in sorted(lineage_map.items())
+            },
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
+    written += 2
+    total_bytes = sum(
+        p.stat().st_size
+        for p in out_dir.rglob("*")
+        if p.is_file() and p.relative_to(out_dir).parts[0] != "dbt"
+    )
+    return SiteOutcome(
+        out_dir=out_dir,
+        pages=written,
+        models=sum(1 for n in graph.nodes.values() if n.resource_type == "model"),
+        columns=col_total,
+        columns_resolved=col_resolved,
+        columns_unknown=col_unknown,
+        lineage_seconds=lineage_seconds,
+        render_seconds=time.perf_counter() - render_started,
+        bytes_written=total_bytes,
+    )
