@@ -13,7 +13,7 @@ table with N rows, then loads it into a fresh DuckDB file, alternating runs:
 
 Every timing includes opening and closing (checkpointing) the DuckDB file.
 
-    uv run python benchmarks/bench_ingest_postgres.py [--rows 1000000] [--loop-rows 100000]
+    uv run python benchmarks/bench_ingest_postgres.py [--rows 1000000] [--loop-rows 20000]
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def timed(fn: Callable[[], int]) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--loop-rows", type=int, default=100_000)
+    parser.add_argument("--loop-rows", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
@@ -129,9 +129,9 @@ def main() -> None:
         with pg_server() as dsn:
             with psycopg.connect(dsn) as conn:
                 conn.execute(
-                    "create table orders as select i::bigint as id, (i % 50000)::bigint as "
-                    "customer_id, (array['placed','shipped','returned'])[1 + i % 3] as status, "
-                    "((i % 100000) / 100.0)::numeric(12,2) as amount, "
+                    "create table orders as select i::bigint as id, (i %% 50000)::bigint as "
+                    "customer_id, (array['placed','shipped','returned'])[1 + i %% 3] as status, "
+                    "((i %% 100000) / 100.0)::numeric(12,2) as amount, "
                     "timestamptz '2026-01-01 00:00:00+00' + i * interval '1 second' as updated_at "
                     "from generate_series(1, %s) as g(i)",
                     [args.rows],

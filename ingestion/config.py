@@ -95,6 +95,11 @@ class Entity:
         return f"_quarantine_{self.name}"
 
     @property
+    def tombstones(self) -> str:
+        """Keys deleted through ``soft_delete``, with the cursor of the delete."""
+        return f"_deleted_{self.name}"
+
+    @property
     def schema(self) -> str:
         return f"raw_{self.source}"
 

@@ -416,6 +416,7 @@ def _load_parts(
     current = _table_columns(con, entity.schema, entity.name)
     if current and full_refresh:
         con.execute(f"drop table {table}")
+        con.execute(f"drop table if exists {quote(entity.schema)}.{quote(entity.tombstones)}")
         current = {}
     if full_refresh or entity.load == "replace":
         con.execute(
@@ -644,6 +645,8 @@ def _merge(
         flag = f"b.{quote(entity.soft_delete)}"
         deleting = f"when matched{newer} and {flag} then delete "
         not_deleted = f" and ({flag} is null or not {flag})"
+        if entity.cursor:
+            _apply_tombstones(con, entity, table, keys, match)
     sets = ", ".join(f"{quote(c)} = b.{quote(c)}" for c in names)
     cols = ", ".join(quote(c) for c in names)
     vals = ", ".join(f"b.{quote(c)}" for c in names)
@@ -656,6 +659,36 @@ def _merge(
     for tmp in ("__top", "__latest", "__conflict"):
         con.execute(f"drop table if exists {tmp}")
     return int(applied[0]) if applied else 0
+
+
+def _apply_tombstones(
+    con: duckdb.DuckDBPyConnection, entity: Entity, table: str, keys: list[str], match: str
+) -> None:
+    """Remember deleted keys with the delete's cursor; drop older versions arriving late.
+
+    Without this a version older than a delete, arriving in a later batch,
+    would find no row to compare with and resurrect the deleted key, so the
+    table would no longer equal a full load of the final state.
+    """
+    assert entity.cursor and entity.soft_delete
+    cur, flag = quote(entity.cursor), quote(entity.soft_delete)
+    tomb = f"{quote(entity.schema)}.{quote(entity.tombstones)}"
+    con.execute(
+        f"create table if not exists {tomb} as select {', '.join(keys)}, {cur}, _batch_id "
+        f"from {table} limit 0"
+    )
+    # a version not newer than the key's latest delete loses to it
+    con.execute(
+        f"delete from __latest as b using {tomb} as t where {match} "
+        f"and b.{cur} is not null and t.{cur} is not null and b.{cur} < t.{cur}"
+    )
+    cols = ", ".join([*keys, cur, "_batch_id"])
+    con.execute(
+        f"merge into {tomb} as t using (select {cols} from __latest where {flag}) as b "
+        f"on ({match}) when matched and (t.{cur} is null or b.{cur} >= t.{cur}) then update "
+        f"set {cur} = b.{cur}, _batch_id = b._batch_id when not matched then insert ({cols}) "
+        f"values ({', '.join(f'b.{c}' for c in [*keys, cur, '_batch_id'])})"
+    )
 
 
 def _record_batch(con: duckdb.DuckDBPyConnection, result: EntityResult, started: datetime) -> None:

@@ -34,6 +34,15 @@ op = st.tuples(
 batches = st.lists(st.lists(op, min_size=0, max_size=12), min_size=1, max_size=6)
 
 
+@st.composite
+def late_batches(draw: st.DrawFn) -> list[list[tuple[int, str, int, int]]]:
+    """Batches whose versions arrive out of order: a later batch may hold older versions."""
+    plan = draw(batches)
+    total = sum(len(ops) for ops in plan)
+    versions = iter(draw(st.permutations(range(1, total + 1))))
+    return [[(k, kind, v, next(versions)) for k, kind, v in ops] for ops in plan]
+
+
 def write_batch(path: Path, rows: list[tuple]) -> None:
     lines = ["id,name,amount,version,is_deleted"]
     lines += [f"{i},{n},{a},{v},{str(d).lower()}" for i, n, a, v, d in rows]
@@ -77,5 +86,33 @@ def test_incremental_merges_equal_full_load(plan: list[list[tuple[int, str, int]
         write_batch(full / "batch_000.csv", [(*state[k], False) for k in sorted(state)])
         ingest(config, work / "full.duckdb", full)
         assert table(work / "full.duckdb") == table(db)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(late_batches())
+def test_late_older_versions_do_not_resurrect_or_roll_back(
+    plan: list[list[tuple[int, str, int, int]]],
+) -> None:
+    """Per key the newest version wins whatever batch it arrives in; deletes included."""
+    work = Path(tempfile.mkdtemp(prefix="merge-late-"))
+    try:
+        (work / "sources.yml").write_text(SOURCES)
+        config = load_config(work / "sources.yml")
+        landing = work / "inc"
+        landing.mkdir()
+        newest: dict[int, tuple] = {}  # key -> newest (id, name, amount, version, deleted)
+        db = work / "inc.duckdb"
+        for number, ops in enumerate(plan):
+            rows = [(key, f"n{value}", value, version, kind == "delete")
+                    for key, kind, value, version in ops]  # fmt: skip
+            for row in rows:
+                if row[0] not in newest or row[3] > newest[row[0]][3]:
+                    newest[row[0]] = row
+            write_batch(landing / f"batch_{number:03d}.csv", rows)
+            ingest(config, db, landing)
+        expected = [newest[k][:4] for k in sorted(newest) if not newest[k][4]]
+        assert table(db) == expected
     finally:
         shutil.rmtree(work, ignore_errors=True)
