@@ -64,7 +64,17 @@ class SchemaDriftError(IngestionError):
 
 
 class BadRowsError(SourceFileError):
-    """More rows than ``max_bad_rows`` failed to parse or type."""
+    """More rows than ``max_bad_rows`` failed to parse or type.
+
+    ``quarantined`` holds the batch's quarantine rows (an Arrow table): the
+    load's transaction rolls back, and the loader writes them again on their
+    own so the user can see why the load failed.
+    """
+
+    def __init__(self, message: str, quarantined: object = None, count: int = 0) -> None:
+        super().__init__(message)
+        self.quarantined = quarantined
+        self.count = count
 
 
 class Progress(Protocol):
@@ -439,6 +449,14 @@ def _load_parts(
     q = ensure_quarantine(con, entity.schema, entity.quarantine)
     now = f"{_literal(started.isoformat())}::timestamptz"
     batch = _literal(result.batch_id)
+    # This load supersedes failed attempts at the same data: their quarantine
+    # rows (kept for inspection) would otherwise be counted twice.
+    labels = [f.relative for p in extracted.parts for f in p.files] or [extracted.label]
+    con.execute(
+        f"delete from {q} where _source_file in (select unnest(?)) and _batch_id in "
+        f"(select batch_id from {BATCHES} where source = ? and entity = ? and status = 'failed')",
+        [labels, entity.source, entity.name],
+    )
 
     for reason, record, source_file in extracted.bad:
         con.execute(
@@ -580,9 +598,14 @@ def _load_parts(
             [result.batch_id],
         ).fetchone()
         where = f"{first[0]}" + (f" line {first[1]}" if first[1] is not None else "")
+        kept = con.execute(
+            f"select * from {q} where _batch_id = ?", [result.batch_id]
+        ).to_arrow_table()
         raise BadRowsError(
             f"{entity.qualified}: {result.quarantined} bad row(s) exceed max_bad_rows={limit}; "
-            f"first: {where}: {first[2]}"
+            f"first: {where}: {first[2]}",
+            quarantined=kept,
+            count=result.quarantined,
         )
 
 
@@ -914,9 +937,13 @@ def _ingest_entity(
             files=[f.relative for f in new],
             error=message,
         )
+        if isinstance(exc, BadRowsError):
+            failed.quarantined = exc.count
         # The failure itself is what the user needs to hear about.
         with contextlib.suppress(duckdb.Error):
             _record_batch(con, failed, started)
+        if isinstance(exc, BadRowsError) and exc.quarantined is not None:
+            _keep_quarantine(con, ent, exc.quarantined)
         if isinstance(exc, IngestionError):
             raise
         raise WarehouseError(message) from None
@@ -925,6 +952,19 @@ def _ingest_entity(
             shutil.rmtree(extracted.cleanup, ignore_errors=True)
     result.seconds = time.perf_counter() - clock
     return result
+
+
+def _keep_quarantine(con: duckdb.DuckDBPyConnection, ent: Entity, rows: object) -> None:
+    """Write a failed load's quarantine rows in their own transaction."""
+    try:
+        con.execute("begin transaction")
+        q = ensure_quarantine(con, ent.schema, ent.quarantine)
+        con.register("__kept_quarantine", rows)
+        con.execute(f"insert into {q} select * from __kept_quarantine")
+        con.unregister("__kept_quarantine")
+        con.execute("commit")
+    except duckdb.Error:
+        _rollback(con)
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

@@ -183,9 +183,16 @@ def test_quarantine_counts_and_threshold(tmp_path: Path) -> None:
     with pytest.raises(SourceFileError, match=r"3 bad row\(s\) exceed max_bad_rows=2"):
         ingest(load_config(sources), db, landing)
     assert q(db, "select count(*) from information_schema.tables where table_name = 't'") == [(0,)]
+    # the failed load's bad rows are kept for inspection, tagged with its batch
+    assert q(
+        db,
+        "select _line, b.status, b.rows_quarantined from raw_s._quarantine_t as q "
+        "join dataops_meta.load_batches as b on q._batch_id = b.batch_id order by 1",
+    ) == [(5, "failed", 3), (6, "failed", 3), (7, "failed", 3)]
     [r] = ingest(load_config(sources), db, landing, max_bad_rows=3)
     assert (r.rows, r.quarantined) == (3, 3)
     assert q(db, "select id from raw_s.t order by id") == [(1,), (2,), (3,)]
+    # the successful re-run supersedes the failed attempt's quarantine rows
     got = q(db, "select _source_file, _line, _record, _reason from raw_s._quarantine_t order by 2")
     assert [(g[0], g[1], g[2]) for g in got] == [
         ("t_1.csv", 5, bad[0]),
