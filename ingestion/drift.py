@@ -38,7 +38,7 @@ _DECIMAL = re.compile(r"^(?:DECIMAL|NUMERIC)\((\d+),\s*(\d+)\)$")
 @dataclass(frozen=True)
 class DriftEvent:
     column: str
-    kind: str  # added | removed | widened | incompatible
+    kind: str  # added | removed | restored | widened | incompatible
     old_type: str | None = None
     new_type: str | None = None
 
@@ -47,6 +47,8 @@ class DriftEvent:
             return f"new column {self.column} ({self.new_type}) added as nullable"
         if self.kind == "removed":
             return f"column {self.column} is missing from the source; kept and filled with NULL"
+        if self.kind == "restored":
+            return f"column {self.column} ({self.new_type}) is back in the source"
         if self.kind == "widened":
             return f"column {self.column} widened from {self.old_type} to {self.new_type}"
         return (

@@ -335,8 +335,13 @@ def _reconcile(
     existed: bool,
     events: list[DriftEvent],
     before: tuple[str, ...],
+    vanished: set[str],
 ) -> dict[str, str]:
-    """Apply drift rules for one part; return {column: target type} needing try_cast."""
+    """Apply drift rules for one part; return {column: target type} needing try_cast.
+
+    ``vanished`` holds the columns whose removal is already on record: they
+    are not reported again each batch, and their return is ("restored").
+    """
     risky: dict[str, str] = {}
 
     def event(ev: DriftEvent) -> None:
@@ -350,6 +355,9 @@ def _reconcile(
     for col, typ in part.columns.items():
         if col in METADATA_COLUMNS:
             raise SourceFileError(f"{entity.qualified}: source column {col} is reserved")
+        if col in vanished and existed:
+            event(DriftEvent(col, "restored", None, typ))
+            vanished.discard(col)
         if col not in target:
             event(DriftEvent(col, "added", None, typ))
             con.execute(f"alter table {table} add column {quote(col)} {typ}")
@@ -367,9 +375,23 @@ def _reconcile(
             event(DriftEvent(col, "incompatible", have, typ))
         risky[col] = have
     for col in before:
-        if col not in part.columns and col not in METADATA_COLUMNS and existed:
+        absent = col not in part.columns and col not in METADATA_COLUMNS
+        if absent and existed and col not in vanished:
             event(DriftEvent(col, "removed", target[col], None))
+            vanished.add(col)
     return risky
+
+
+def _vanished_columns(con: duckdb.DuckDBPyConnection, entity: Entity) -> set[str]:
+    """Columns whose latest removed/restored drift event is 'removed'."""
+    rows = con.execute(
+        f"select column_name from {DRIFT} where source = ? and entity = ? "
+        "and kind in ('removed', 'restored') "
+        "qualify row_number() over (partition by column_name order by detected_at desc, "
+        "kind = 'removed') = 1 and kind = 'removed'",
+        [entity.source, entity.name],
+    ).fetchall()
+    return {r[0] for r in rows}
 
 
 def _fail_condition(risky: dict[str, str]) -> str:
@@ -463,9 +485,18 @@ def _load_parts(
             f"insert into {q} values (?, ?, ?, null, ?, ?)",
             [result.batch_id, started, source_file or extracted.label, reason, record],
         )
+    vanished = _vanished_columns(con, entity) if existed else set()
     risky = [
         _reconcile(
-            con, entity, table, target, p, existed=existed, events=result.drift, before=before
+            con,
+            entity,
+            table,
+            target,
+            p,
+            existed=existed,
+            events=result.drift,
+            before=before,
+            vanished=vanished,
         )
         for p in extracted.parts
     ]

@@ -109,21 +109,27 @@ def test_parquet_add_remove_widen_incompatible(tmp_path: Path) -> None:
         landing / "t_4.parquet",
     )
     [r] = ingest(load_config(sources), db, landing)
-    assert {(e.column, e.kind) for e in r.drift} == {
-        ("amount", "incompatible"),
-        ("note", "removed"),
-    }
+    # note is still missing: its removal is on record already, not reported again
+    assert {(e.column, e.kind) for e in r.drift} == {("amount", "incompatible")}
     assert (r.rows, r.quarantined) == (1, 1)
     assert q(db, "select amount::varchar from raw_s.t where id = 5") == [("7.25",)]
     [(reason, record)] = q(db, "select _reason, _record from raw_s._quarantine_t")
     assert "amount" in reason and '"n/a"' in record
-    assert len(drift(db)) == 6
+    assert len(drift(db)) == 5
     assert q(db, "select drift_events from dataops_meta.load_batches order by started_at") == [
         (0,),
         (2,),
         (2,),
-        (2,),
+        (1,),
     ]
+    # note comes back: recorded once as restored; values load again
+    pq.write_table(
+        pa.table({"id": pa.array([7], pa.int32()), "amount": [Decimal("1.00")], "note": ["hi"]}),
+        landing / "t_5.parquet",
+    )
+    [r] = ingest(load_config(sources), db, landing)
+    assert [(e.column, e.kind) for e in r.drift] == [("note", "restored")]
+    assert q(db, "select note from raw_s.t where id = 7") == [("hi",)]
 
 
 def test_csv_header_drift_and_config_widening(tmp_path: Path) -> None:
@@ -145,8 +151,10 @@ def test_csv_header_drift_and_config_widening(tmp_path: Path) -> None:
     sources.write_text(sources.read_text().replace("amount: INTEGER", "amount: 'DECIMAL(18,2)'"))
     write_csv(landing / "t_4.csv", "id,amount,channel", ["4,1.5,app"])
     [r] = ingest(load_config(sources), db, landing)
+    # amount was missing from t_3 (the newest file of the last batch): it is back now
     assert [(e.kind, e.old_type, e.new_type) for e in r.drift] == [
-        ("widened", "INTEGER", "DECIMAL(18,2)")
+        ("restored", None, "DECIMAL(18,2)"),
+        ("widened", "INTEGER", "DECIMAL(18,2)"),
     ]
     assert q(db, "select id, amount::varchar from raw_s.t order by id") == [
         (1, "10.00"),
