@@ -266,12 +266,13 @@ def _file_parts(
                 )
             )
         elif entity.format == "ndjson":
-            sel = ", ".join(quote(c) for c in entity.columns)
+            columns = {**entity.columns, **_ndjson_new_keys(con, entity, plist)}
+            sel = ", ".join(quote(c) for c in columns)
             parts.append(
                 Part(
                     sql=f"select {sel}, {source_file} as _source_file from read_json({plist}, "
-                    f"format = 'newline_delimited', columns = {_struct(entity.columns)}{fname})",
-                    columns=dict(entity.columns),
+                    f"format = 'newline_delimited', columns = {_struct(columns)}{fname})",
+                    columns=columns,
                     files=group,
                 )
             )
@@ -303,6 +304,26 @@ def _file_parts(
                 )
             )
     return parts
+
+
+def _ndjson_new_keys(con: duckdb.DuckDBPyConnection, entity: Entity, plist: str) -> dict[str, str]:
+    """Keys of the records that the config does not declare, with detected types.
+
+    The declared columns keep their pinned types; an undeclared key becomes a
+    column too (schema drift: added as nullable, or a failure when frozen)
+    instead of being dropped silently. Detection uses DuckDB's JSON sampling
+    (the first 20,480 records of each file), so a key that first appears
+    later in a large file is not seen.
+    """
+    try:
+        rows = con.execute(
+            f"describe select * from read_json({plist}, format = 'newline_delimited', "
+            "union_by_name = true)"
+        ).fetchall()
+    except duckdb.Error:
+        return {}  # e.g. only empty files; the typed read reports real errors
+    declared = {c.lower() for c in entity.columns}
+    return {r[0]: r[1] for r in rows if r[0].lower() not in declared}
 
 
 def _describe(exc: duckdb.Error) -> str:

@@ -233,3 +233,34 @@ def test_duplicate_keys_in_one_merge_batch(tmp_path: Path) -> None:
     assert q(db, "select distinct _reason from raw_s._quarantine_t") == [
         ("duplicate key in one batch with conflicting values",)
     ]
+
+
+def test_ndjson_new_key_is_drift(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    sources = tmp_path / "sources.yml"
+    body = (
+        "sources:\n  - name: s\n    format: ndjson\n{extra}    entities:\n      - name: t\n"
+        "        location: t_*.ndjson\n        primary_key: [id]\n        load: append\n"
+        "        columns: {{id: BIGINT, name: VARCHAR}}\n"
+    )
+    sources.write_text(body.format(extra=""))
+    db = tmp_path / "w.duckdb"
+    (landing / "t_1.ndjson").write_text('{"id": 1, "name": "a"}\n')
+    ingest(load_config(sources), db, landing)
+    (landing / "t_2.ndjson").write_text(
+        '{"id": 2, "name": "b", "score": 7, "tags": {"vip": true}}\n{"id": 3, "name": "c"}\n'
+    )
+    [r] = ingest(load_config(sources), db, landing)
+    assert sorted((e.column, e.kind) for e in r.drift) == [("score", "added"), ("tags", "added")]
+    assert q(db, "select id, name, score, tags.vip from raw_s.t order by id") == [
+        (1, "a", None, None),
+        (2, "b", 7, True),
+        (3, "c", None, None),
+    ]
+    # frozen: a further new key fails the load and changes nothing
+    sources.write_text(body.format(extra="    schema: frozen\n"))
+    (landing / "t_3.ndjson").write_text('{"id": 4, "name": "d", "score": 1, "extra": "x"}\n')
+    with pytest.raises(SchemaDriftError, match="new column extra"):
+        ingest(load_config(sources), db, landing)
+    assert q(db, "select count(*) from raw_s.t") == [(3,)]
