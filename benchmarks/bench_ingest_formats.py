@@ -59,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-formats-"))
     try:
-        for fmt in args.formats.split(","):
+        for fmt in filter(None, args.formats.split(",")):
             landing = work / fmt
             landing.mkdir()
             ext = "ndjson" if fmt == "ndjson" else fmt

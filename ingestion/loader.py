@@ -687,6 +687,46 @@ def _merge(
         f"from __staged as s where {null_key}"
     )
     con.execute(f"delete from __staged where {null_key}")
+    dup = con.execute(
+        f"select count(*) from (select 1 from __staged group by {', '.join(keys)} "
+        "having count(*) > 1)"
+    ).fetchone()
+    # Common case, one version per key: merge the staged rows as they are (no
+    # window, no grouping, no second copy of the batch).
+    unique = bool(dup and dup[0] == 0)
+    src = "__staged" if unique else _resolve_duplicates(con, entity, keys, data, qi)
+    match = " and ".join(f"t.{k} = b.{k}" for k in keys)
+    newer = ""
+    if entity.cursor:
+        cur = quote(entity.cursor)
+        newer = f" and (t.{cur} is null or b.{cur} is null or b.{cur} >= t.{cur})"
+    deleting = ""
+    not_deleted = ""
+    if entity.soft_delete and entity.soft_delete in names:
+        flag = f"b.{quote(entity.soft_delete)}"
+        deleting = f"when matched{newer} and {flag} then delete "
+        not_deleted = f" and ({flag} is null or not {flag})"
+        if entity.cursor:
+            _apply_tombstones(con, entity, table, keys, match, src)
+    sets = ", ".join(f"{quote(c)} = b.{quote(c)}" for c in names)
+    cols = ", ".join(quote(c) for c in names)
+    vals = ", ".join(f"b.{quote(c)}" for c in names)
+    con.execute(
+        f"merge into {table} as t using {src} as b on ({match}) {deleting}"
+        f"when matched{newer} then update set {sets} "
+        f"when not matched{not_deleted} then insert ({cols}) values ({vals})"
+    )
+    applied = con.execute(f"select count(*) from {src}").fetchone()
+    for tmp in ("__top", "__latest", "__conflict"):
+        con.execute(f"drop table if exists {tmp}")
+    return int(applied[0]) if applied else 0
+
+
+def _resolve_duplicates(
+    con: duckdb.DuckDBPyConnection, entity: Entity, keys: list[str], data: list[str], qi: str
+) -> str:
+    """One row per key in ``__latest``: newest cursor wins, identical rows collapse,
+    conflicting versions of one key go to quarantine."""
     top = "__staged"
     if entity.cursor:
         con.execute(
@@ -709,35 +749,16 @@ def _merge(
         f"to_json(l)::varchar from __latest as l semi join __conflict as c on {match_l}"
     )
     con.execute(f"delete from __latest as l using __conflict as c where {match_l}")
-    match = " and ".join(f"t.{k} = b.{k}" for k in keys)
-    newer = ""
-    if entity.cursor:
-        cur = quote(entity.cursor)
-        newer = f" and (t.{cur} is null or b.{cur} is null or b.{cur} >= t.{cur})"
-    deleting = ""
-    not_deleted = ""
-    if entity.soft_delete and entity.soft_delete in names:
-        flag = f"b.{quote(entity.soft_delete)}"
-        deleting = f"when matched{newer} and {flag} then delete "
-        not_deleted = f" and ({flag} is null or not {flag})"
-        if entity.cursor:
-            _apply_tombstones(con, entity, table, keys, match)
-    sets = ", ".join(f"{quote(c)} = b.{quote(c)}" for c in names)
-    cols = ", ".join(quote(c) for c in names)
-    vals = ", ".join(f"b.{quote(c)}" for c in names)
-    con.execute(
-        f"merge into {table} as t using __latest as b on ({match}) {deleting}"
-        f"when matched{newer} then update set {sets} "
-        f"when not matched{not_deleted} then insert ({cols}) values ({vals})"
-    )
-    applied = con.execute("select count(*) from __latest").fetchone()
-    for tmp in ("__top", "__latest", "__conflict"):
-        con.execute(f"drop table if exists {tmp}")
-    return int(applied[0]) if applied else 0
+    return "__latest"
 
 
 def _apply_tombstones(
-    con: duckdb.DuckDBPyConnection, entity: Entity, table: str, keys: list[str], match: str
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    table: str,
+    keys: list[str],
+    match: str,
+    src: str,
 ) -> None:
     """Remember deleted keys with the delete's cursor; drop older versions arriving late.
 
@@ -754,12 +775,12 @@ def _apply_tombstones(
     )
     # a version not newer than the key's latest delete loses to it
     con.execute(
-        f"delete from __latest as b using {tomb} as t where {match} "
+        f"delete from {src} as b using {tomb} as t where {match} "
         f"and b.{cur} is not null and t.{cur} is not null and b.{cur} < t.{cur}"
     )
     cols = ", ".join([*keys, cur, "_batch_id"])
     con.execute(
-        f"merge into {tomb} as t using (select {cols} from __latest where {flag}) as b "
+        f"merge into {tomb} as t using (select {cols} from {src} where {flag}) as b "
         f"on ({match}) when matched and (t.{cur} is null or b.{cur} >= t.{cur}) then update "
         f"set {cur} = b.{cur}, _batch_id = b._batch_id when not matched then insert ({cols}) "
         f"values ({', '.join(f'b.{c}' for c in [*keys, cur, '_batch_id'])})"
