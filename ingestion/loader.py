@@ -655,7 +655,7 @@ def _load_parts(
         ).to_arrow_table()
         raise BadRowsError(
             f"{entity.qualified}: {result.quarantined} bad row(s) exceed max_bad_rows={limit}; "
-            f"first: {where}: {first[2]}",
+            f"first: {where}: {first[2]} (bad rows kept in {entity.schema}.{entity.quarantine})",
             quarantined=kept,
             count=result.quarantined,
         )
