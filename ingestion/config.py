@@ -8,6 +8,7 @@ root. A mistake gives a :class:`ConfigError` naming the file and the entry.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -20,6 +21,11 @@ from ingestion.errors import ConfigError, UnknownSourceError
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 LOAD_MODES = ("replace", "append", "merge")
 FORMATS = ("csv", "ndjson", "json_pages", "parquet")
+SOURCE_TYPES = ("files", "rest_api", "postgres")
+SCHEMA_MODES = ("evolve", "frozen")
+PAGINATIONS = ("cursor", "page_number", "link_header", "none")
+# Formats whose files carry their own types: declaring columns is optional.
+TYPED_FORMATS = ("parquet",)
 # A conservative whitelist of DuckDB type spellings; the loader casts with them.
 TYPE_PATTERN = re.compile(
     r"^(BIGINT|INTEGER|INT|SMALLINT|TINYINT|HUGEINT|UBIGINT|UINTEGER|DOUBLE|FLOAT|REAL|"
@@ -28,6 +34,40 @@ TYPE_PATTERN = re.compile(
     r"DECIMAL\(\s*\d{1,2}\s*,\s*\d{1,2}\s*\)|NUMERIC\(\s*\d{1,2}\s*,\s*\d{1,2}\s*\))$",
     re.IGNORECASE,
 )
+
+
+@dataclass(frozen=True)
+class RestConfig:
+    """A paginated JSON endpoint (``type: rest_api`` sources)."""
+
+    base_url: str
+    endpoint: str
+    pagination: str = "none"
+    cursor_path: str = "next_cursor"  # cursor pagination: key of the next cursor in the body
+    cursor_param: str = "cursor"
+    page_param: str = "page"
+    page_start: int = 1
+    page_size_param: str | None = None
+    page_size: int | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    incremental_param: str | None = None  # query parameter carrying the high-water mark
+    auth_type: str | None = None  # bearer | api_key
+    auth_env: str | None = None  # environment variable holding the secret
+    auth_header: str = "X-API-Key"
+    timeout: float = 30.0
+    max_retries: int = 5
+    backoff: float = 0.5
+    flatten: bool = False
+
+
+@dataclass(frozen=True)
+class PostgresConfig:
+    """A PostgreSQL table (``type: postgres`` sources); the DSN comes from the environment."""
+
+    dsn_env: str
+    table_schema: str
+    table: str
+    batch_rows: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -43,6 +83,21 @@ class Entity:
     columns: dict[str, str]
     cursor: str | None = None
     record_path: str | None = None
+    kind: str = "files"
+    schema_mode: str = "evolve"
+    max_bad_rows: int | None = None
+    soft_delete: str | None = None
+    rest: RestConfig | None = None
+    postgres: PostgresConfig | None = None
+
+    @property
+    def quarantine(self) -> str:
+        return f"_quarantine_{self.name}"
+
+    @property
+    def tombstones(self) -> str:
+        """Keys deleted through ``soft_delete``, with the cursor of the delete."""
+        return f"_deleted_{self.name}"
 
     @property
     def schema(self) -> str:
@@ -113,14 +168,20 @@ def _entity(raw: Any, source: dict[str, Any], where: str) -> Entity:
         raise ConfigError(f"{where}: each entity must be a mapping")
     name = _identifier(raw.get("name"), "entity name", where)
     where = f"{where} entity '{name}'"
-    fmt = raw.get("format", source.get("format"))
+    kind = source.get("type", "files")
+    if kind not in SOURCE_TYPES:
+        raise ConfigError(f"{where}: source type {kind!r} is not one of {', '.join(SOURCE_TYPES)}")
+    fmt = raw.get("format", source.get("format", "ndjson" if kind != "files" else None))
     if fmt not in FORMATS:
         raise ConfigError(f"{where}: format {fmt!r} is not one of {', '.join(FORMATS)}")
     load = raw.get("load", "append")
     if load not in LOAD_MODES:
         raise ConfigError(f"{where}: load {load!r} is not one of {', '.join(LOAD_MODES)}")
     columns_raw = raw.get("columns")
-    if not isinstance(columns_raw, dict) or not columns_raw:
+    typed = kind != "files" or fmt in TYPED_FORMATS
+    if columns_raw is None and typed:
+        columns_raw = {}
+    if not isinstance(columns_raw, dict) or (not columns_raw and not typed):
         raise ConfigError(f"{where}: 'columns' must map each column name to a type")
     columns: dict[str, str] = {}
     for col, typ in columns_raw.items():
@@ -131,20 +192,51 @@ def _entity(raw: Any, source: dict[str, Any], where: str) -> Entity:
     pk_raw = raw.get("primary_key", [])
     pk = (pk_raw,) if isinstance(pk_raw, str) else tuple(pk_raw or ())
     for col in pk:
-        if col not in columns:
+        _identifier(col, "primary key column", where)
+        if columns and col not in columns:
             raise ConfigError(f"{where}: primary key column '{col}' is not in 'columns'")
     cursor = raw.get("cursor")
-    if cursor is not None and cursor not in columns:
-        raise ConfigError(f"{where}: cursor column '{cursor}' is not in 'columns'")
+    if cursor is not None:
+        _identifier(cursor, "cursor column", where)
+        if columns and cursor not in columns:
+            raise ConfigError(f"{where}: cursor column '{cursor}' is not in 'columns'")
+    soft_delete = raw.get("soft_delete", source.get("soft_delete"))
+    if soft_delete is not None:
+        _identifier(soft_delete, "soft_delete column", where)
+        if load != "merge":
+            raise ConfigError(f"{where}: soft_delete needs load 'merge'")
+    schema_mode = raw.get("schema", source.get("schema", "evolve"))
+    if schema_mode not in SCHEMA_MODES:
+        raise ConfigError(
+            f"{where}: schema {schema_mode!r} is not one of {', '.join(SCHEMA_MODES)}"
+        )
+    max_bad = raw.get("max_bad_rows", source.get("max_bad_rows"))
+    if max_bad is not None and (not isinstance(max_bad, int) or max_bad < 0):
+        raise ConfigError(f"{where}: max_bad_rows must be a non-negative integer")
     if load == "merge" and not pk:
         raise ConfigError(f"{where}: load 'merge' needs a primary_key")
     record_path = raw.get("record_path", source.get("record_path"))
-    if fmt == "json_pages":
+    if fmt == "json_pages" or (kind == "rest_api" and record_path is not None):
         _identifier(record_path, "record_path", where)
+    rest = _rest(raw, source, where) if kind == "rest_api" else None
+    pg = _postgres(raw, source, where, name) if kind == "postgres" else None
+    location = (
+        _location(raw.get("location"), where)
+        if kind == "files"
+        else (
+            f"{rest.base_url}{rest.endpoint}" if rest else f"postgres:{pg.table_schema}.{pg.table}"
+        )  # type: ignore[union-attr]
+    )
     return Entity(
+        kind=kind,
+        schema_mode=schema_mode,
+        max_bad_rows=max_bad,
+        soft_delete=soft_delete,
+        rest=rest,
+        postgres=pg,
         source=source["name"],
         name=name,
-        location=_location(raw.get("location"), where),
+        location=location,
         format=fmt,
         primary_key=pk,
         load=load,
@@ -152,6 +244,80 @@ def _entity(raw: Any, source: dict[str, Any], where: str) -> Entity:
         cursor=cursor,
         record_path=record_path,
     )
+
+
+def _merged(raw: dict[str, Any], source: dict[str, Any], key: str) -> Any:
+    value = raw.get(key, source.get(key))
+    if isinstance(source.get(key), dict) and isinstance(raw.get(key), dict):
+        value = {**source[key], **raw[key]}
+    return value
+
+
+def _rest(raw: dict[str, Any], source: dict[str, Any], where: str) -> RestConfig:
+    base_url = raw.get("base_url", source.get("base_url"))
+    env_name = raw.get("base_url_env", source.get("base_url_env"))
+    if base_url is None and env_name:
+        _identifier(env_name, "base_url_env", where)
+        base_url = os.environ.get(env_name)
+        if not base_url:
+            raise ConfigError(f"{where}: environment variable {env_name} (base_url_env) is not set")
+    if not isinstance(base_url, str) or not re.match(r"^https?://", base_url):
+        raise ConfigError(f"{where}: rest_api needs base_url (http:// or https://)")
+    endpoint = raw.get("endpoint", "")
+    if not isinstance(endpoint, str):
+        raise ConfigError(f"{where}: endpoint must be a path")
+    pagination = _merged(raw, source, "pagination") or {"type": "none"}
+    if isinstance(pagination, str):
+        pagination = {"type": pagination}
+    ptype = pagination.get("type", "none")
+    if ptype not in PAGINATIONS:
+        raise ConfigError(f"{where}: pagination {ptype!r} is not one of {', '.join(PAGINATIONS)}")
+    auth = _merged(raw, source, "auth") or {}
+    auth_type = auth.get("type")
+    if auth_type not in (None, "bearer", "api_key"):
+        raise ConfigError(f"{where}: auth type {auth_type!r} is not bearer or api_key")
+    if auth_type:
+        _identifier(auth.get("env"), "auth env variable", where)
+    params = _merged(raw, source, "params") or {}
+    if not isinstance(params, dict):
+        raise ConfigError(f"{where}: params must be a mapping")
+    try:
+        return RestConfig(
+            base_url=base_url.rstrip("/"),
+            endpoint=endpoint,
+            pagination=ptype,
+            cursor_path=str(pagination.get("cursor_path", "next_cursor")),
+            cursor_param=str(pagination.get("cursor_param", "cursor")),
+            page_param=str(pagination.get("page_param", "page")),
+            page_start=int(pagination.get("start", 1)),
+            page_size_param=pagination.get("size_param"),
+            page_size=pagination.get("size"),
+            params={str(k): str(v) for k, v in params.items()},
+            incremental_param=raw.get("incremental_param", source.get("incremental_param")),
+            auth_type=auth_type,
+            auth_env=auth.get("env"),
+            auth_header=str(auth.get("header", "X-API-Key")),
+            timeout=float(raw.get("timeout", source.get("timeout", 30.0))),
+            max_retries=int(raw.get("max_retries", source.get("max_retries", 5))),
+            backoff=float(raw.get("backoff", source.get("backoff", 0.5))),
+            flatten=bool(raw.get("flatten", source.get("flatten", False))),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: invalid rest_api setting: {exc}") from None
+
+
+def _postgres(raw: dict[str, Any], source: dict[str, Any], where: str, name: str) -> PostgresConfig:
+    dsn_env = _identifier(
+        raw.get("dsn_env", source.get("dsn_env", "DATAOPS_SOURCE_PG_DSN")), "dsn_env", where
+    )
+    table = raw.get("table", name)
+    schema, _, tbl = table.rpartition(".") if isinstance(table, str) else ("", "", table)
+    schema = _identifier(schema or "public", "postgres schema", where)
+    tbl = _identifier(tbl, "postgres table", where)
+    batch_rows = raw.get("batch_rows", source.get("batch_rows", 100_000))
+    if not isinstance(batch_rows, int) or batch_rows <= 0:
+        raise ConfigError(f"{where}: batch_rows must be a positive integer")
+    return PostgresConfig(dsn_env=dsn_env, table_schema=schema, table=tbl, batch_rows=batch_rows)
 
 
 def load_config(path: Path) -> SourcesConfig:

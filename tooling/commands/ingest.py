@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from tooling.console import BarProgress, console
-from tooling.ingest_run import relative, results_rows, run_ingest
+from tooling.console import BarProgress, console, err_console
+from tooling.errors import UsageError
+from tooling.ingest_run import (
+    ingest_status,
+    relative,
+    results_rows,
+    run_ingest,
+    status_rows,
+    warnings,
+)
 from tooling.options import STATE, ProjectDir, Warehouse
 
 app = typer.Typer(help="Land raw data (files, APIs, databases) in DuckDB.")
@@ -17,8 +26,22 @@ app = typer.Typer(help="Land raw data (files, APIs, databases) in DuckDB.")
 
 def ingest_table(results: list, title: str = "Ingestion") -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("table", "mode", "status", "new files", "skipped files", "rows", "time"):
-        table.add_column(column, justify="right" if column in ("rows", "time") else "left")
+    columns = (
+        "table",
+        "mode",
+        "status",
+        "new files",
+        "skipped files",
+        "rows",
+        "quarantined",
+        "drift",
+        "high-water mark",
+        "time",
+    )
+    for column in columns:
+        table.add_column(
+            column, justify="right" if column in ("rows", "quarantined", "time") else "left"
+        )
     for row in results_rows(results):
         table.add_row(*row)
     return table
@@ -55,10 +78,19 @@ def ingest(
             envvar="DATAOPS_LANDING_ROOT",
         ),
     ] = None,
+    max_bad_rows: Annotated[
+        int | None,
+        typer.Option(
+            "--max-bad-rows",
+            help="Fail an entity's load when more rows than this go to quarantine "
+            "(overrides max_bad_rows in the sources YAML).",
+            min=0,
+        ),
+    ] = None,
     project_dir: ProjectDir = None,
     warehouse: Warehouse = None,
 ) -> None:
-    """Load new source files into raw_<source>.<entity>; files already loaded are skipped."""
+    """Load new data into raw_<source>.<entity>: files, REST APIs, PostgreSQL tables."""
     if ctx.invoked_subcommand is not None:
         return
     settings = STATE.settings(
@@ -76,7 +108,50 @@ def ingest(
             full_refresh=full_refresh,
             dry_run=dry_run,
             progress=progress,
+            max_bad_rows=max_bad_rows,
         )
+    for line in warnings(results):
+        err_console.print(f"warning: {line}", markup=False, soft_wrap=True)
     title = "Ingestion plan (dry run)" if dry_run else "Ingestion"
     console.print(ingest_table(results, title))
     console.print(f"warehouse: {relative(settings.warehouse, Path.cwd())}")
+
+
+@app.command("status")
+def status(
+    sources: Annotated[
+        Path | None,
+        typer.Option(
+            "--sources",
+            help="Sources YAML. Default: [tool.dataops] sources.",
+            envvar="DATAOPS_SOURCES",
+        ),
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    project_dir: ProjectDir = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Per entity: last load, high-water mark, rows, drift events and quarantined rows."""
+    if output not in ("table", "json"):
+        raise UsageError(f"--format must be table or json, not {output!r}")
+    settings = STATE.settings(
+        project_dir=project_dir, warehouse=warehouse, sources=sources, require_project=False
+    )
+    statuses = ingest_status(settings)
+    if output == "json":
+        print(json.dumps([s.as_dict() for s in statuses], indent=2))
+        return
+    table = Table(title="Ingestion status", title_justify="left")
+    for column in (
+        "table",
+        "last load (UTC)",
+        "status",
+        "high-water mark",
+        "rows",
+        "drift events",
+        "quarantined",
+    ):
+        table.add_column(column, justify="right" if column in ("rows", "quarantined") else "left")
+    for row in status_rows(statuses):
+        table.add_row(*row)
+    console.print(table)

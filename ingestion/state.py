@@ -1,0 +1,206 @@
+"""The warehouse-side audit and state: batches, files, high-water marks, drift.
+
+Everything here is written in the same transaction as the data it describes,
+so a crash can never leave a high-water mark ahead of the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from ingestion.warehouse import quote
+
+META_SCHEMA = "dataops_meta"
+BATCHES = f"{META_SCHEMA}.load_batches"
+FILES = f"{META_SCHEMA}.loaded_files"
+MARKS = f"{META_SCHEMA}.high_water_marks"
+DRIFT = f"{META_SCHEMA}.drift_events"
+QUARANTINE_COLUMNS = (
+    "_batch_id varchar, _quarantined_at timestamptz, _source_file varchar, "
+    "_line bigint, _reason varchar, _record varchar"
+)
+
+
+def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"create schema if not exists {META_SCHEMA}")
+    con.execute(
+        f"""
+        create table if not exists {BATCHES} (
+            batch_id varchar primary key,
+            source varchar not null,
+            entity varchar not null,
+            load_mode varchar not null,
+            status varchar not null,
+            files varchar[],
+            skipped_files integer,
+            rows_loaded bigint,
+            started_at timestamptz not null,
+            finished_at timestamptz,
+            error varchar
+        )
+        """
+    )
+    # Columns added by issue 3; the original ones above stay as they were.
+    for column in ("rows_quarantined bigint", "drift_events integer", "high_water_mark varchar"):
+        con.execute(f"alter table {BATCHES} add column if not exists {column}")
+    con.execute(
+        f"""
+        create table if not exists {FILES} (
+            source varchar not null,
+            entity varchar not null,
+            path varchar not null,
+            sha256 varchar not null,
+            rows_loaded bigint,
+            batch_id varchar not null,
+            loaded_at timestamptz not null
+        )
+        """
+    )
+    con.execute(
+        f"""
+        create table if not exists {MARKS} (
+            source varchar not null,
+            entity varchar not null,
+            cursor_column varchar not null,
+            value varchar,
+            batch_id varchar not null,
+            updated_at timestamptz not null
+        )
+        """
+    )
+    con.execute(
+        f"""
+        create table if not exists {DRIFT} (
+            batch_id varchar not null,
+            source varchar not null,
+            entity varchar not null,
+            column_name varchar not null,
+            kind varchar not null,
+            old_type varchar,
+            new_type varchar,
+            detected_at timestamptz not null
+        )
+        """
+    )
+
+
+def has_meta(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? "
+        "and table_name in ('loaded_files', 'high_water_marks')",
+        [META_SCHEMA],
+    ).fetchone()
+    return bool(row and row[0] == 2)
+
+
+def high_water_mark(con: duckdb.DuckDBPyConnection, source: str, entity: str) -> str | None:
+    row = con.execute(
+        f"select value from {MARKS} where source = ? and entity = ?", [source, entity]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def set_high_water_mark(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    entity: str,
+    column: str,
+    value: str | None,
+    batch_id: str,
+    at: datetime,
+) -> None:
+    con.execute(f"delete from {MARKS} where source = ? and entity = ?", [source, entity])
+    con.execute(
+        f"insert into {MARKS} values (?, ?, ?, ?, ?, ?)",
+        [source, entity, column, value, batch_id, at],
+    )
+
+
+def ensure_quarantine(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
+    name = f"{quote(schema)}.{quote(table)}"
+    con.execute(f"create schema if not exists {quote(schema)}")
+    con.execute(f"create table if not exists {name} ({QUARANTINE_COLUMNS})")
+    return name
+
+
+@dataclass
+class EntityStatus:
+    source: str
+    entity: str
+    table: str
+    last_load: datetime | None
+    last_status: str | None
+    high_water_mark: str | None
+    rows: int | None
+    drift_events: int
+    quarantined_rows: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "entity": self.entity,
+            "table": self.table,
+            "last_load": self.last_load.isoformat() if self.last_load else None,
+            "last_status": self.last_status,
+            "high_water_mark": self.high_water_mark,
+            "rows": self.rows,
+            "drift_events": self.drift_events,
+            "quarantined_rows": self.quarantined_rows,
+        }
+
+
+def entity_status(
+    con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]]
+) -> list[EntityStatus]:
+    """Per (source, entity): last load, high-water mark, rows, drift events, quarantined rows."""
+    tables = {
+        (s, t)
+        for s, t in con.execute(
+            "select table_schema, table_name from information_schema.tables"
+        ).fetchall()
+    }
+    meta = has_meta(con) and (META_SCHEMA, "drift_events") in tables
+    out: list[EntityStatus] = []
+    for source, entity in pairs:
+        schema = f"raw_{source}"
+        last = None
+        mark = None
+        drift = 0
+        if meta:
+            last = con.execute(
+                f"select finished_at, status from {BATCHES} where source = ? and entity = ? "
+                "and status <> 'skipped' order by started_at desc limit 1",
+                [source, entity],
+            ).fetchone()
+            mark = high_water_mark(con, source, entity)
+            drift = con.execute(
+                f"select count(*) from {DRIFT} where source = ? and entity = ?", [source, entity]
+            ).fetchone()[0]
+        rows = None
+        if (schema, entity) in tables:
+            rows = con.execute(f"select count(*) from {quote(schema)}.{quote(entity)}").fetchone()[
+                0
+            ]
+        quarantined = 0
+        if (schema, f"_quarantine_{entity}") in tables:
+            quarantined = con.execute(
+                f"select count(*) from {quote(schema)}.{quote('_quarantine_' + entity)}"
+            ).fetchone()[0]
+        out.append(
+            EntityStatus(
+                source=source,
+                entity=entity,
+                table=f"{schema}.{entity}",
+                last_load=last[0] if last else None,
+                last_status=last[1] if last else None,
+                high_water_mark=mark,
+                rows=rows,
+                drift_events=int(drift),
+                quarantined_rows=int(quarantined),
+            )
+        )
+    return out
