@@ -20,6 +20,8 @@ from pathlib import Path
 
 from _common import alternate, report
 
+from tooling.devtools.workspace import copy_repo
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -37,13 +39,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-build-"))
     try:
         copy = work / "repo"
-        shutil.copytree(
-            REPO,
-            copy,
-            ignore=shutil.ignore_patterns(
-                ".venv", ".tools", ".git", "warehouse", "target", "logs", "__pycache__", "*.duckdb"
-            ),
-        )
+        copy_repo(REPO, copy)
         env = {
             **os.environ,
             "DO_NOT_TRACK": "1",

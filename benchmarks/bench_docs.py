@@ -33,18 +33,11 @@ from pathlib import Path
 
 from synthetic_project import make_project
 
+from tooling.devtools.workspace import CHROMIUM, CHROMIUM_ARGS
 from tooling.docs.serve import make_server
 from tooling.docs.site import build_site, page_name
 
 BIN = Path(sys.executable).parent
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -71,7 +64,7 @@ def render_times(site: Path, models: list[tuple[str, str, str]], repeats: int) -
     theirs: list[float] = []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for _ in range(repeats):
                 for uid, name, column in models:
                     page = browser.new_page()

@@ -32,6 +32,8 @@ from pathlib import Path
 from _common import alternate, report
 from synthetic_project import make_project
 
+from tooling.devtools.workspace import copy_repo
+
 REPO = Path(__file__).resolve().parents[1]
 DATAOPS = str(Path(sys.executable).parent / "dataops")
 
@@ -93,22 +95,7 @@ def main() -> None:
     try:
         if not args.skip_sample:
             copy = work / "repo"
-            shutil.copytree(
-                REPO,
-                copy,
-                ignore=shutil.ignore_patterns(
-                    ".venv",
-                    ".tools",
-                    ".git",
-                    "warehouse",
-                    "target",
-                    "logs",
-                    "__pycache__",
-                    "*.duckdb",
-                    "site",
-                    "state",
-                ),
-            )
+            copy_repo(REPO, copy)
             measure("sample project", ["build", "--quiet"], copy, env, args.repeats)
         if args.models:
             synth = make_project(work / "synth", args.models)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tooling.devtools import workspace
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
 
@@ -162,24 +164,4 @@ def run_cli(
 
 def copy_repo(dest: Path) -> Path:
     """A working copy of the repository without environments, state or outputs."""
-    shutil.copytree(
-        REPO,
-        dest,
-        ignore=shutil.ignore_patterns(
-            ".venv",
-            ".tools",
-            ".git",
-            "warehouse",
-            "target",
-            "logs",
-            "__pycache__",
-            "*.duckdb",
-            "*.duckdb.wal",
-            ".pytest_cache",
-            ".ruff_cache",
-            ".hypothesis",
-            "site",
-            "state",
-        ),
-    )
-    return dest
+    return workspace.copy_repo(REPO, dest)

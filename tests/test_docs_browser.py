@@ -20,19 +20,11 @@ from pathlib import Path
 import pytest
 from conftest import copy_repo, run_cli
 
+from tooling.devtools.workspace import CHROMIUM, CHROMIUM_ARGS
 from tooling.lineage import pii_exposures
 
 pytestmark = [pytest.mark.e2e]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 XSS = (
     "Probe <script>window.__xss = 1; alert('script ran')</script> "
     "and <img src=x onerror=\"window.__xss = 2; alert('img ran')\"> end."

@@ -25,6 +25,8 @@ import pytest
 from conftest import SAMPLE, copy_repo, run_cli
 from pytest_httpserver import HTTPServer
 
+from tooling.devtools.workspace import CHROMIUM, CHROMIUM_ARGS
+
 pytestmark = pytest.mark.e2e
 
 SECRET = "T0000/B0000/s3cr3t-t0k3n"
@@ -226,7 +228,7 @@ def test_report_opens_offline_in_chromium_with_the_expected_points(
     scenario: Scenario, tmp_path: Path
 ) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
+    if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed")
     out = tmp_path / "report.html"
     result = run_cli("monitor", "report", "--out", str(out), cwd=scenario.repo)
@@ -246,17 +248,7 @@ def test_report_opens_offline_in_chromium_with_the_expected_points(
     )
     runs = len(scenario.results)
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()
         requests: list[str] = []
         page.on("request", lambda r: requests.append(r.url))

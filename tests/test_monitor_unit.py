@@ -106,8 +106,9 @@ class Project:
             for i, (entity, rows) in enumerate((loads or {}).items()):
                 source, name = entity.split(".")
                 con.execute(
-                    f"insert into {BATCHES} values (?, ?, ?, 'append', 'loaded', ['f.csv'], 0, "
-                    "?, ?, ?, null)",
+                    f"insert into {BATCHES} (batch_id, source, entity, load_mode, status, files, "
+                    "skipped_files, rows_loaded, started_at, finished_at, error) "
+                    "values (?, ?, ?, 'append', 'loaded', ['f.csv'], 0, ?, ?, ?, null)",
                     [f"b{self.runs}-{i}", source, name, rows, started, started],
                 )
         return record_run(
