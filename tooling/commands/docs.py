@@ -10,8 +10,6 @@ import typer
 from rich.table import Table
 
 from tooling.console import console
-from tooling.docs.build import build_docs, default_out
-from tooling.docs.serve import make_server
 from tooling.options import STATE, ProjectDir, Target, Warehouse
 
 app = typer.Typer(help="The dbt docs site plus a lineage site with column-level lineage.")
@@ -45,6 +43,8 @@ def build(
 ) -> None:
     """Run `dbt docs generate` (with its static page) and build the lineage site."""
     settings = STATE.settings(project_dir=project_dir, target=target, warehouse=warehouse)
+    from tooling.docs.build import build_docs  # heavy (sqlglot, jinja): load on use
+
     outcome = build_docs(settings, out_dir=out, skip_dbt=skip_dbt, levels=levels)
     site = outcome.site
     table = Table(title="Lineage site", title_justify="left")
@@ -78,6 +78,9 @@ def serve(
 ) -> None:
     """Serve the built sites (lineage at /, dbt docs at /dbt/) on loopback until Ctrl+C."""
     settings = STATE.settings(project_dir=project_dir, require_project=False)
+    from tooling.docs.build import default_out
+    from tooling.docs.serve import make_server
+
     folder = (out or default_out(settings)).resolve()
     server = make_server(folder, port)
     host, bound = server.server_address[:2]

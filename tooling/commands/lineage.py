@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.tree import Tree
 
 from tooling.artifacts import load_manifest
 from tooling.console import console
-from tooling.docs.build import load_optional
-from tooling.lineage.columns import ColumnTrace
-from tooling.lineage.graph import build_graph, resolve_node
-from tooling.lineage.report import NodeTree, column_report, node_lineage
+
+if TYPE_CHECKING:
+    from tooling.lineage.columns import ColumnTrace
+    from tooling.lineage.report import NodeTree
 from tooling.options import STATE, ProjectDir
 
 
@@ -64,6 +64,11 @@ def lineage(
     """Print a node's lineage (or one column's) from target/manifest.json and catalog.json."""
     settings = STATE.settings(project_dir=project_dir)
     manifest = load_manifest(settings.target_dir)
+    # sqlglot and the site builder load only when this command runs (CLI start-up)
+    from tooling.docs.build import load_optional
+    from tooling.lineage.graph import build_graph, resolve_node
+    from tooling.lineage.report import column_report, node_lineage
+
     uid = resolve_node(manifest, node)
     if column is None:
         result = node_lineage(manifest, uid, upstream, downstream)

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 ICONS = {"error": ":red_circle:", "warn": ":large_yellow_circle:"}
 
 
@@ -112,6 +110,8 @@ def post(
     timeout: float = 5.0,
 ) -> Delivery:
     """POST the payload; retry on network errors, 429 and 5xx with backoff. Never raises."""
+    import httpx  # loaded only when an alert is actually sent (keeps CLI start-up fast)
+
     kind = str(payload.get("dataops", {}).get("kind", "alert"))
     error = None
     tries = 0
