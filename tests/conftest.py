@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -165,3 +167,34 @@ def run_cli(
 def copy_repo(dest: Path) -> Path:
     """A working copy of the repository without environments, state or outputs."""
     return workspace.copy_repo(REPO, dest)
+
+
+@contextlib.contextmanager
+def hold_duckdb_lock(path: Path) -> Iterator[None]:
+    """Another process holds ``path`` open (DuckDB's one-writer lock) while the block runs."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ok', flush=True); "
+            "time.sleep(300)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def skip_unless(condition: bool, reason: str) -> None:
+    """Skip on a developer machine without a system tool; fail in CI (CI=true),
+    where ci/system-deps.sh installs it, so a missing tool never passes silently."""
+    if condition:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (ci/system-deps.sh should have installed it)")
+    pytest.skip(reason)

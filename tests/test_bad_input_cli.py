@@ -4,12 +4,11 @@ a non-zero exit, no traceback, and the warehouse keeps its previous state."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import run_cli, write_csv
+from conftest import hold_duckdb_lock, run_cli, write_csv
 
 
 def snapshot(db: Path) -> dict[str, list[tuple]]:
@@ -90,21 +89,7 @@ def test_malformed_sources_yaml(
 def test_locked_warehouse(loaded: tuple[list[str], Path], tmp_path: Path) -> None:
     args, db = loaded
     before = snapshot(db)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ok', flush=True); "
-            "time.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout and holder.stdout.readline().strip() == "ok"
+    with hold_duckdb_lock(db):
         result = run_cli("ingest", *args, "--full-refresh", cwd=tmp_path)
         assert_one_line_error(result, str(db), "locked by another process")
-    finally:
-        holder.kill()
-        holder.wait()
     assert snapshot(db) == before

@@ -76,6 +76,14 @@ def edit(repo: Path, path: str, old: str, new: str) -> None:
     file.write_text(text.replace(old, new))
 
 
+def ci_json(repo: Path, out: Path, command: str) -> dict:
+    """`dataops ci <command> --state ci/state --ci-dir OUT --format json`, parsed."""
+    result = run_cli(
+        "ci", command, "--state", "ci/state", "--ci-dir", str(out), "--format", "json", cwd=repo
+    )
+    return json.loads(ok(result).stdout)
+
+
 def children_closure(manifest: dict, root: str) -> set[str]:
     seen, todo = set(), [root]
     while todo:
@@ -106,21 +114,7 @@ def test_staging_edit_builds_exactly_its_descendants(repo: Path, prod_sha: str) 
     assert all(r["status"] in {"success", "pass"} for r in results)
     assert sha256(repo / "ci" / "state" / "warehouse.duckdb") == prod_sha
 
-    diff = json.loads(
-        ok(
-            run_cli(
-                "ci",
-                "diff",
-                "--state",
-                "ci/state",
-                "--ci-dir",
-                str(out),
-                "--format",
-                "json",
-                cwd=repo,
-            )
-        ).stdout
-    )
+    diff = ci_json(repo, out, "diff")
     with duckdb.connect() as con:
         # Production views name their catalog (the production file's stem at build time).
         con.execute(f"attach '{repo / 'ci' / 'state' / 'warehouse.duckdb'}' as dataops (read_only)")
@@ -191,42 +185,14 @@ def test_dropping_a_mart_column_is_breaking(repo: Path, prod_sha: str) -> None:
     )
     commit(repo, "drop dim_stores.tax_rate")
     out = repo / "ci" / "out-drop"
-    plan = json.loads(
-        ok(
-            run_cli(
-                "ci",
-                "plan",
-                "--state",
-                "ci/state",
-                "--ci-dir",
-                str(out),
-                "--format",
-                "json",
-                cwd=repo,
-            )
-        ).stdout
-    )
+    plan = ci_json(repo, out, "plan")
     (item,) = [m for m in plan["modified"] if m["unique_id"] == MART_ID]
     assert item["change_class"] == "breaking"
     assert item["columns_removed"] == ["tax_rate"]
     assert "contract" in item["reasons"] and "SQL body" in item["reasons"]
 
     ok(run_cli("ci", "run", "--state", "ci/state", "--ci-dir", str(out), cwd=repo))
-    diff = json.loads(
-        ok(
-            run_cli(
-                "ci",
-                "diff",
-                "--state",
-                "ci/state",
-                "--ci-dir",
-                str(out),
-                "--format",
-                "json",
-                cwd=repo,
-            )
-        ).stdout
-    )
+    diff = ci_json(repo, out, "diff")
     (model,) = [m for m in diff["models"] if m["unique_id"] == MART_ID]
     assert model["columns_removed"] == ["tax_rate"]
     report = ok(run_cli("ci", "report", "--ci-dir", str(out), cwd=repo)).stdout

@@ -6,14 +6,12 @@ plain DuckDB SQL, and compared with what the marts hold.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import SAMPLE, copy_repo, run_cli
+from conftest import SAMPLE, copy_repo, hold_duckdb_lock, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -218,24 +216,10 @@ def test_unknown_selector_is_an_error(repo: Path) -> None:
 
 def test_locked_warehouse_build_fails_cleanly(repo: Path, db: Path) -> None:
     before = mart_counts(db)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ok', flush=True); "
-            "time.sleep(120)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout and holder.stdout.readline().strip() == "ok"
+    with hold_duckdb_lock(db):
         result = run_cli("build", cwd=repo)
         assert result.returncode == 1
         errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
         assert len(errors) == 1 and "locked by another process" in errors[0]
         assert "Traceback" not in result.stderr
-    finally:
-        holder.kill()
-        holder.wait()
     assert mart_counts(db) == before

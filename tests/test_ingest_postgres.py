@@ -13,15 +13,18 @@ from pathlib import Path
 import duckdb
 import psycopg
 import pytest
+from conftest import skip_unless
 
 from ingestion.config import load_config
 from ingestion.loader import ingest
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(not (PG_BIN / "initdb").exists(), reason="PostgreSQL 15 binaries missing"),
-]
+pytestmark = [pytest.mark.postgres]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _postgres_binaries() -> None:
+    skip_unless((PG_BIN / "initdb").exists(), "PostgreSQL 15 binaries missing")
 
 
 def free_port() -> int:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import CUSTOMER_HEADER, write_csv
+from conftest import CUSTOMER_HEADER, hold_duckdb_lock, write_csv
 
 from ingestion.config import load_config
 from ingestion.errors import (
@@ -252,23 +250,11 @@ def test_unknown_source_and_entity(sources_file: Path) -> None:
 def test_locked_warehouse(landing: Path, sources_file: Path, tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
     ingest(load_config(sources_file), db, landing)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ok', flush=True); "
-            "time.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout and holder.stdout.readline().strip() == "ok"
-        with pytest.raises(WarehouseLockedError, match="locked by another process"):
-            ingest(load_config(sources_file), db, landing, full_refresh=True)
-    finally:
-        holder.kill()
-        holder.wait()
+    with (
+        hold_duckdb_lock(db),
+        pytest.raises(WarehouseLockedError, match="locked by another process"),
+    ):
+        ingest(load_config(sources_file), db, landing, full_refresh=True)
     time.sleep(0.1)
     assert rows(db, "select count(*) from raw_erp.items") == [(4,)]
 

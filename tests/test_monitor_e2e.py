@@ -16,13 +16,12 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
-from conftest import SAMPLE, copy_repo, run_cli
+from conftest import SAMPLE, copy_repo, hold_duckdb_lock, run_cli, skip_unless
 from pytest_httpserver import HTTPServer
 
 from tooling.devtools.workspace import CHROMIUM, CHROMIUM_ARGS
@@ -227,9 +226,9 @@ def test_the_webhook_url_is_never_printed(scenario: Scenario) -> None:
 def test_report_opens_offline_in_chromium_with_the_expected_points(
     scenario: Scenario, tmp_path: Path
 ) -> None:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
+    from playwright import sync_api as playwright
+
+    skip_unless(Path(CHROMIUM).exists(), "Debian's chromium is not installed")
     out = tmp_path / "report.html"
     result = run_cli("monitor", "report", "--out", str(out), cwd=scenario.repo)
     assert result.returncode == 0, result.stderr
@@ -277,18 +276,7 @@ def test_report_opens_offline_in_chromium_with_the_expected_points(
 
 
 def test_a_locked_store_skips_recording_and_the_build_still_passes(scenario: Scenario) -> None:
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; c = duckdb.connect({str(scenario.store)!r}); "
-            "print('ok', flush=True); time.sleep(120)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+    with hold_duckdb_lock(scenario.store):
         result = run_cli(
             "--log-format",
             "json",
@@ -299,9 +287,6 @@ def test_a_locked_store_skips_recording_and_the_build_still_passes(scenario: Sce
             env=scenario.env,
             timeout=300,
         )
-    finally:
-        holder.kill()
-        holder.wait()
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     events = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     for line in result.stderr.splitlines():

@@ -8,14 +8,13 @@ Each test writes dbt-shaped ``run_results.json`` files and load-audit rows
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+from conftest import hold_duckdb_lock
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
@@ -215,22 +214,8 @@ def test_freshness_breaches_and_errors_of_models(tmp_path: Path) -> None:
 def test_a_store_locked_by_another_process_is_skipped_not_waited_for(tmp_path: Path) -> None:
     proj = Project(tmp_path)
     proj.run(loads={"erp.orders": 10})
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; c = duckdb.connect({str(proj.config.store)!r}); "
-            "print('ok', flush=True); time.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+    with hold_duckdb_lock(proj.config.store):
         outcome = proj.run(loads={"erp.orders": 10})
-    finally:
-        holder.kill()
-        holder.wait()
     assert not outcome.recorded
     assert outcome.skipped_reason and "locked" in outcome.skipped_reason
     assert outcome.summary().startswith("monitoring: recording skipped:")

@@ -27,6 +27,13 @@ def read_json(path: Path, *, what: str, hint: str) -> dict[str, Any]:
     return data
 
 
+def load_optional(path: Path, what: str) -> dict[str, Any] | None:
+    """An artifact that may be absent (catalog.json, run_results.json): None then."""
+    if not path.is_file():
+        return None
+    return read_json(path, what=what, hint="")
+
+
 def load_manifest(target_dir: Path) -> dict[str, Any]:
     return read_json(
         target_dir / "manifest.json",

@@ -39,6 +39,15 @@ Warehouse = Annotated[
     ),
 ]
 
+SourcesFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--sources",
+        help="Sources YAML. Default: [tool.dataops] sources.",
+        envvar="DATAOPS_SOURCES",
+    ),
+]
+
 
 @dataclass
 class AppState:

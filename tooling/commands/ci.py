@@ -67,11 +67,15 @@ def plan_table(plan: Plan) -> Table:
     table = Table(title="Modified nodes", title_justify="left")
     for column in ("node", "type", "why modified", "change", "downstream"):
         table.add_column(column)
+    children: dict[str, list[str]] = {}
+    for parent, child in plan.edges:
+        children.setdefault(parent, []).append(child)
+    impacted = set(plan.impacted)
     for m in plan.modified:
         down = [
             u
-            for u in plan.impacted
-            if u != m.unique_id and u.split(".", 1)[0] in BUILDABLE and u in _desc(plan, m)
+            for u in _reachable(children, m.unique_id)
+            if u != m.unique_id and u in impacted and u.split(".", 1)[0] in BUILDABLE
         ]
         change = m.change_class or ""
         if m.columns_removed:
@@ -80,12 +84,9 @@ def plan_table(plan: Plan) -> Table:
     return table
 
 
-def _desc(plan: Plan, m: object) -> set[str]:
-    children: dict[str, list[str]] = {}
-    for a, b in plan.edges:
-        children.setdefault(a, []).append(b)
+def _reachable(children: dict[str, list[str]], start: str) -> set[str]:
     seen: set[str] = set()
-    todo = [getattr(m, "unique_id", "")]
+    todo = [start]
     while todo:
         cur = todo.pop()
         if cur not in seen:

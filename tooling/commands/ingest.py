@@ -19,7 +19,7 @@ from tooling.ingest_run import (
     status_rows,
     warnings,
 )
-from tooling.options import STATE, ProjectDir, Warehouse
+from tooling.options import STATE, ProjectDir, SourcesFile, Warehouse
 
 app = typer.Typer(help="Land raw data (files, APIs, databases) in DuckDB.")
 
@@ -62,14 +62,7 @@ def ingest(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be loaded; write nothing.")
     ] = False,
-    sources: Annotated[
-        Path | None,
-        typer.Option(
-            "--sources",
-            help="Sources YAML. Default: [tool.dataops] sources.",
-            envvar="DATAOPS_SOURCES",
-        ),
-    ] = None,
+    sources: SourcesFile = None,
     landing_root: Annotated[
         Path | None,
         typer.Option(
@@ -119,14 +112,7 @@ def ingest(
 
 @app.command("status")
 def status(
-    sources: Annotated[
-        Path | None,
-        typer.Option(
-            "--sources",
-            help="Sources YAML. Default: [tool.dataops] sources.",
-            envvar="DATAOPS_SOURCES",
-        ),
-    ] = None,
+    sources: SourcesFile = None,
     output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     project_dir: ProjectDir = None,
     warehouse: Warehouse = None,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.tree import Tree
 
-from tooling.artifacts import load_manifest
+from tooling.artifacts import load_manifest, load_optional
 from tooling.console import console
 
 if TYPE_CHECKING:
@@ -65,7 +65,6 @@ def lineage(
     settings = STATE.settings(project_dir=project_dir)
     manifest = load_manifest(settings.target_dir)
     # sqlglot and the site builder load only when this command runs (CLI start-up)
-    from tooling.docs.build import load_optional
     from tooling.lineage.graph import build_graph, resolve_node
     from tooling.lineage.report import column_report, node_lineage
 

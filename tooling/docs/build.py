@@ -5,9 +5,8 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from tooling.artifacts import load_manifest, read_json
+from tooling.artifacts import load_manifest, load_optional
 from tooling.docs.site import SiteOutcome, build_site
 from tooling.errors import DataOpsError
 from tooling.runner import invoke
@@ -27,12 +26,6 @@ class DocsOutcome:
 
 def default_out(settings: Settings) -> Path:
     return settings.root / "site"
-
-
-def load_optional(path: Path, what: str) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    return read_json(path, what=what, hint="")
 
 
 def generate_dbt_docs(settings: Settings, *, quiet: bool = True) -> None:
