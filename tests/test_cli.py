@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,5 @@ def test_version_names_dataops_dbt_adapter_and_duckdb() -> None:
     assert lines["dbt-core"] == dbt_version
     assert lines["duckdb"] == duckdb.__version__
     assert "dbt-duckdb" in lines
-    assert lines["dataops"] == __import__("tomllib").loads(
-        (REPO / "pyproject.toml").read_text(encoding="utf-8")
-    )["project"]["version"]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert lines["dataops"] == project["version"]
