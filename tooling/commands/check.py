@@ -12,7 +12,7 @@ from rich.table import Table
 
 from tooling import check as check_mod
 from tooling.console import console, err_console
-from tooling.options import STATE, ProjectDir, Target
+from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars
 
 
 class CheckFormat(StrEnum):
@@ -48,8 +48,10 @@ def check(
     list_rules: Annotated[
         bool, typer.Option("--list-rules", help="List the rules and exit.")
     ] = False,
+    dbt_vars: Vars = None,
     project_dir: ProjectDir = None,
     target: Target = None,
+    profiles_dir: ProfilesDir = None,
 ) -> None:
     """Check governance rules on the dbt manifest: naming, layers, docs, tests, owners, PII."""
     if list_rules:
@@ -61,7 +63,9 @@ def check(
             table.add_row(rule_id, spec.default_severity, spec.description)
         console.print(table)
         return
-    settings = STATE.settings(project_dir=project_dir, target=target)
+    settings = STATE.settings(
+        project_dir=project_dir, target=target, profiles_dir=profiles_dir, vars=dbt_vars
+    )
     config = settings.tool_config.get("check", {})
     check_mod.parse_config(config)  # a config mistake is reported before any dbt work
     if parse:

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from tooling.console import console
-from tooling.options import STATE, ProjectDir, Target, Warehouse
+from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars, Warehouse
 
 app = typer.Typer(help="The dbt docs site plus a lineage site with column-level lineage.")
 
@@ -40,9 +40,17 @@ def build(
     project_dir: ProjectDir = None,
     target: Target = None,
     warehouse: Warehouse = None,
+    profiles_dir: ProfilesDir = None,
+    dbt_vars: Vars = None,
 ) -> None:
     """Run `dbt docs generate` (with its static page) and build the lineage site."""
-    settings = STATE.settings(project_dir=project_dir, target=target, warehouse=warehouse)
+    settings = STATE.settings(
+        project_dir=project_dir,
+        target=target,
+        warehouse=warehouse,
+        profiles_dir=profiles_dir,
+        vars=dbt_vars,
+    )
     from tooling.docs.build import build_docs  # heavy (sqlglot, jinja): load on use
 
     outcome = build_docs(settings, out_dir=out, skip_dbt=skip_dbt, levels=levels)

@@ -15,7 +15,7 @@ from tooling.console import console
 if TYPE_CHECKING:
     from tooling.lineage.columns import ColumnTrace
     from tooling.lineage.report import NodeTree
-from tooling.options import STATE, ProjectDir
+from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars
 
 
 class Format(StrEnum):
@@ -60,9 +60,14 @@ def lineage(
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.tree,
     project_dir: ProjectDir = None,
+    target: Target = None,
+    profiles_dir: ProfilesDir = None,
+    dbt_vars: Vars = None,
 ) -> None:
     """Print a node's lineage (or one column's) from target/manifest.json and catalog.json."""
-    settings = STATE.settings(project_dir=project_dir)
+    settings = STATE.settings(
+        project_dir=project_dir, target=target, profiles_dir=profiles_dir, vars=dbt_vars
+    )
     manifest = load_manifest(settings.target_dir)
     # sqlglot and the site builder load only when this command runs (CLI start-up)
     from tooling.lineage.graph import build_graph, resolve_node
