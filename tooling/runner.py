@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tooling.errors import DataOpsError
-from tooling.settings import Settings
+from tooling.settings import Settings, first_line
 
 
 @dataclass
@@ -109,9 +109,7 @@ def invoke(
     except Exception as exc:  # dbtRunner raises only for programmer errors
         raise DataOpsError(f"dbt {command[0]} could not start: {exc}") from exc
     if result.exception is not None:
-        message = str(result.exception).strip().splitlines()
-        first = next((ln.strip() for ln in message if ln.strip()), type(result.exception).__name__)
-        raise DataOpsError(f"dbt {command[0]} failed: {first}")
+        raise DataOpsError(f"dbt {command[0]} failed: {first_line(result.exception)}")
     node_count = None
     payload = result.result
     if payload is not None and hasattr(payload, "results"):
@@ -148,7 +146,7 @@ def list_unique_ids(
     args = ["--quiet", "--log-level", "none", *command, *base_args(settings), *extra]
     result = dbtRunner(manifest=manifest).invoke(args)
     if result.exception is not None or not result.success:
-        first = str(result.exception or "selection failed").strip().splitlines()[0]
+        first = first_line(result.exception or Exception("selection failed"))
         raise DataOpsError(f"dbt ls failed: {first}")
     ids = []
     for line in result.result or []:
@@ -163,6 +161,6 @@ def parse_manifest(settings: Settings, *, extra: Sequence[str] = ()) -> Any:
     prepare_environment(settings)
     result = dbtRunner().invoke(["--quiet", "parse", *base_args(settings), *extra])
     if result.exception is not None or not result.success:
-        first = str(result.exception or "parse failed").strip().splitlines()[0]
+        first = first_line(result.exception or Exception("parse failed"))
         raise DataOpsError(f"dbt parse failed: {first}")
     return result.result

@@ -208,7 +208,8 @@ def profiles_dir_for(project_dir: Path, option: Path | None, cwd: Path) -> Path:
     return Path.home() / ".dbt"
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The line of a dbt error that names the problem (not 'Compilation Error')."""
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
     lines = [
         ln for ln in lines if ln not in {"Runtime Error", "Compilation Error", "Parsing Error"}
@@ -255,14 +256,14 @@ def resolve_profile(
         profile_name = str(renderer.render_value(raw_name))
         raw = read_profile(str(folder))
     except DbtBaseException as exc:
-        raise UsageError(f"{profiles_file}: {_first_line(exc)}") from None
+        raise UsageError(f"{profiles_file}: {first_line(exc)}") from None
     raw_profile = raw.get(profile_name)
     if not isinstance(raw_profile, dict):
         raise UsageError(f"profile {profile_name!r} (dbt_project.yml) not found in {profiles_file}")
     try:
         target_name, data = DbtProfile.render_profile(raw_profile, profile_name, target, renderer)
     except DbtBaseException as exc:
-        message = _first_line(exc)
+        message = first_line(exc)
         if "does not have a target named" in message:
             outputs = sorted((raw_profile.get("outputs") or {}).keys())
             message = (
