@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tooling.check import lineage
+from tooling.manifest import ManifestGraph
+from tooling.manifest import layer as manifest_layer
 
 LAYERS = ("staging", "intermediate", "marts")
 PREFIXES = {"staging": ("stg_",), "intermediate": ("int_",), "marts": ("fct_", "dim_")}
@@ -46,14 +48,15 @@ class Context:
     models: dict[str, dict[str, Any]]
     sources: dict[str, dict[str, Any]]
     all_nodes: dict[str, dict[str, Any]]
-    tests_by_node: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    graph: ManifestGraph
     _coverage: tuple[int, int] = (0, 0)
 
     @classmethod
     def build(cls, manifest: Mapping[str, Any], catalog: Mapping[str, Any] | None) -> Context:
         nodes: dict[str, dict[str, Any]] = dict(manifest.get("nodes") or {})
         sources: dict[str, dict[str, Any]] = dict(manifest.get("sources") or {})
-        project = (manifest.get("metadata") or {}).get("project_name") or ""
+        graph = ManifestGraph.of(manifest)
+        project = graph.project_name
         if not project:
             packages = Counter(
                 n.get("package_name") for n in nodes.values() if n.get("resource_type") == "model"
@@ -66,19 +69,7 @@ class Context:
         }
         own_sources = {uid: s for uid, s in sources.items() if s.get("package_name") == project}
         if not manifest.get("child_map"):
-            child_map: dict[str, list[str]] = {uid: [] for uid in [*nodes, *sources]}
-            for uid, node in nodes.items():
-                for parent in (node.get("depends_on") or {}).get("nodes") or []:
-                    child_map.setdefault(parent, []).append(uid)
-            manifest = {**manifest, "child_map": child_map}
-        tests_by_node: dict[str, list[dict[str, Any]]] = {}
-        for node in nodes.values():
-            if node.get("resource_type") != "test":
-                continue
-            attached = node.get("attached_node")
-            targets = [attached] if attached else (node.get("depends_on") or {}).get("nodes") or []
-            for target in targets:
-                tests_by_node.setdefault(target, []).append(node)
+            manifest = {**manifest, "child_map": graph.children}
         return cls(
             manifest=manifest,
             catalog=catalog,
@@ -86,7 +77,7 @@ class Context:
             models=models,
             sources=own_sources,
             all_nodes={**nodes, **sources},
-            tests_by_node=tests_by_node,
+            graph=graph,
         )
 
     def column_coverage(self) -> float | None:
@@ -96,8 +87,7 @@ class Context:
 
 def layer(node: Mapping[str, Any]) -> str | None:
     """The layer folder directly under the model path (fqn[1]), if it is one."""
-    fqn = node.get("fqn") or []
-    return fqn[1] if len(fqn) > 2 and fqn[1] in LAYERS else None
+    return manifest_layer(node)
 
 
 def parents(node: Mapping[str, Any]) -> list[str]:
@@ -270,18 +260,7 @@ def primary_key_test(ctx: Context, options: Mapping[str, Any]) -> Result:
     combination = tuple(options.get("combination_tests", ["unique_combination_of_columns"]))
     out = []
     for uid, node in ctx.models.items():
-        unique, not_null, has_combination = set(), set(), False
-        for test in ctx.tests_by_node.get(uid, []):
-            meta = test.get("test_metadata") or {}
-            name = str(meta.get("name") or "")
-            column = str(test.get("column_name") or "").lower()
-            if name == "unique" and column:
-                unique.add(column)
-            elif name == "not_null" and column:
-                not_null.add(column)
-            elif name.split(".")[-1] in combination:
-                has_combination = True
-        if not (unique & not_null) and not has_combination:
+        if not ctx.graph.has_primary_key_test(uid, combination):
             out.append(
                 _finding(
                     "primary-key-test",

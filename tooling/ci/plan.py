@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tooling.manifest import ManifestGraph, resource_type
+
 BUILDABLE = {"model", "seed", "snapshot"}
 TESTS = {"test", "unit_test"}
 # Config keys that differ between environments without a change to the project.
@@ -67,11 +69,7 @@ class Plan:
 
 
 def _node(manifest: dict[str, Any], uid: str) -> dict[str, Any] | None:
-    for key in ("nodes", "sources", "exposures", "metrics", "semantic_models", "unit_tests"):
-        found = manifest.get(key, {}).get(uid)
-        if found is not None:
-            return found
-    return None
+    return ManifestGraph.of(manifest).node(uid)
 
 
 def _macro_closure(manifest: dict[str, Any], macros: list[str]) -> set[str]:
@@ -145,16 +143,7 @@ def reasons_for(uid: str, new: dict[str, Any], old: dict[str, Any]) -> list[str]
 
 def descendants(manifest: dict[str, Any], roots: list[str]) -> list[str]:
     """``roots`` and everything downstream of them in the manifest's child map."""
-    child_map = manifest.get("child_map", {})
-    seen: dict[str, None] = {}
-    todo = list(roots)
-    while todo:
-        uid = todo.pop(0)
-        if uid in seen:
-            continue
-        seen[uid] = None
-        todo.extend(child_map.get(uid, []))
-    return list(seen)
+    return list(ManifestGraph.of(manifest).descendants(roots))
 
 
 def _norm_type(value: str | None) -> str | None:
@@ -248,9 +237,9 @@ def build_plan(
 
 
 def _edges(manifest: dict[str, Any], members: set[str]) -> list[tuple[str, str]]:
-    keep = {u for u in members if u.split(".", 1)[0] in BUILDABLE | {"source"}}
-    child_map = manifest.get("child_map", {})
-    return sorted((a, b) for a in keep for b in child_map.get(a, []) if b in keep)
+    keep = {u for u in members if resource_type(u) in BUILDABLE | {"source"}}
+    children = ManifestGraph.of(manifest).children
+    return sorted((a, b) for a in keep for b in children.get(a, []) if b in keep)
 
 
 def update_classes(plan: Plan, schema_diffs: dict[str, dict[str, list[str]]]) -> None:

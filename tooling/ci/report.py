@@ -15,6 +15,7 @@ from typing import Any
 
 from tooling.ci.diff import DiffResult
 from tooling.ci.plan import BUILDABLE, Plan
+from tooling.manifest import edges_from_pairs, walk
 
 MARKER = "<!-- dataops-ci-report -->"
 MAX_ROWS = 50
@@ -91,18 +92,7 @@ def build_report(
 
 
 def _downstream(plan: Plan, uid: str) -> list[str]:
-    children: dict[str, list[str]] = {}
-    for a, b in plan.edges:
-        children.setdefault(a, []).append(b)
-    seen: dict[str, None] = {}
-    todo = [uid]
-    while todo:
-        cur = todo.pop(0)
-        if cur in seen:
-            continue
-        seen[cur] = None
-        todo.extend(children.get(cur, []))
-    return list(seen)
+    return list(walk(edges_from_pairs(plan.edges), [uid]))
 
 
 def status(report: dict[str, Any]) -> str:

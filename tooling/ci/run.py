@@ -33,6 +33,7 @@ from tooling.ci.diff import DiffResult
 from tooling.ci.plan import Plan, build_plan, update_classes
 from tooling.errors import DataOpsError
 from tooling.ingest_run import run_ingest
+from tooling.manifest import read_project_file
 from tooling.runner import invoke, list_unique_ids, parse_manifest
 from tooling.settings import Settings
 
@@ -131,7 +132,7 @@ def ci_profile(
     settings: Settings, *, ci_warehouse: Path, attach: list[dict[str, Any]]
 ) -> tuple[str, dict[str, Any]]:
     """(profile name, profiles.yml content) for CI: the user's target on the CI file."""
-    project = _read_yaml(settings.project_dir / "dbt_project.yml")
+    project = read_project_file(settings.project_dir)
     profile_name = str(project.get("profile") or "")
     profiles_dir = settings.profiles_dir or Path.home() / ".dbt"
     profiles = _read_yaml(profiles_dir / "profiles.yml")

@@ -14,6 +14,7 @@ from tooling.ci import report as report_mod
 from tooling.ci import run as ci_run
 from tooling.ci.plan import BUILDABLE, Plan
 from tooling.console import console, err_console
+from tooling.manifest import edges_from_pairs, walk
 from tooling.options import STATE, ProjectDir, Target
 from tooling.settings import Settings
 
@@ -67,14 +68,12 @@ def plan_table(plan: Plan) -> Table:
     table = Table(title="Modified nodes", title_justify="left")
     for column in ("node", "type", "why modified", "change", "downstream"):
         table.add_column(column)
-    children: dict[str, list[str]] = {}
-    for parent, child in plan.edges:
-        children.setdefault(parent, []).append(child)
+    children = edges_from_pairs(plan.edges)
     impacted = set(plan.impacted)
     for m in plan.modified:
         down = [
             u
-            for u in _reachable(children, m.unique_id)
+            for u in walk(children, [m.unique_id])
             if u != m.unique_id and u in impacted and u.split(".", 1)[0] in BUILDABLE
         ]
         change = m.change_class or ""
@@ -82,17 +81,6 @@ def plan_table(plan: Plan) -> Table:
             change += " (-" + ", -".join(m.columns_removed) + ")"
         table.add_row(m.name, m.resource_type, "; ".join(m.reasons), change, str(len(down)))
     return table
-
-
-def _reachable(children: dict[str, list[str]], start: str) -> set[str]:
-    seen: set[str] = set()
-    todo = [start]
-    while todo:
-        cur = todo.pop()
-        if cur not in seen:
-            seen.add(cur)
-            todo.extend(children.get(cur, []))
-    return seen
 
 
 @app.command("plan")
