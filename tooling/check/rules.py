@@ -8,6 +8,7 @@ structure guide. Nothing here knows a model name of any particular project.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -15,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from tooling.check import lineage
-from tooling.manifest import ManifestGraph
+from tooling.check.conventions import PRESETS, Convention
+from tooling.manifest import LAYER_ORDER, ManifestGraph
 from tooling.manifest import layer as manifest_layer
 
-LAYERS = ("staging", "intermediate", "marts")
-PREFIXES = {"staging": ("stg_",), "intermediate": ("int_",), "marts": ("fct_", "dim_")}
+LAYERS = LAYER_ORDER
 
 
 @dataclass
@@ -49,10 +50,20 @@ class Context:
     sources: dict[str, dict[str, Any]]
     all_nodes: dict[str, dict[str, Any]]
     graph: ManifestGraph
+    convention: Convention = PRESETS["dataops"]
     _coverage: tuple[int, int] = (0, 0)
 
     @classmethod
-    def build(cls, manifest: Mapping[str, Any], catalog: Mapping[str, Any] | None) -> Context:
+    def build(
+        cls,
+        manifest: Mapping[str, Any],
+        catalog: Mapping[str, Any] | None,
+        *,
+        convention: Convention | None = None,
+        packages: bool | list[str] = False,
+    ) -> Context:
+        """The project's own models and sources (plus those of ``packages``: True for
+        every package, or a list of package names)."""
         nodes: dict[str, dict[str, Any]] = dict(manifest.get("nodes") or {})
         sources: dict[str, dict[str, Any]] = dict(manifest.get("sources") or {})
         graph = ManifestGraph.of(manifest)
@@ -62,12 +73,17 @@ class Context:
                 n.get("package_name") for n in nodes.values() if n.get("resource_type") == "model"
             )
             project = packages.most_common(1)[0][0] if packages else ""
+
+        def checked(entry: Mapping[str, Any]) -> bool:
+            package = entry.get("package_name")
+            if package == project or packages is True:
+                return True
+            return isinstance(packages, list) and package in packages
+
         models = {
-            uid: n
-            for uid, n in nodes.items()
-            if n.get("resource_type") == "model" and n.get("package_name") == project
+            uid: n for uid, n in nodes.items() if n.get("resource_type") == "model" and checked(n)
         }
-        own_sources = {uid: s for uid, s in sources.items() if s.get("package_name") == project}
+        own_sources = {uid: s for uid, s in sources.items() if checked(s)}
         if not manifest.get("child_map"):
             manifest = {**manifest, "child_map": graph.children}
         return cls(
@@ -78,16 +94,16 @@ class Context:
             sources=own_sources,
             all_nodes={**nodes, **sources},
             graph=graph,
+            convention=convention or PRESETS["dataops"],
         )
+
+    def layer(self, node: Mapping[str, Any]) -> str | None:
+        """The node's layer under this project's convention (its folder under the model path)."""
+        return manifest_layer(node, self.convention.layers)
 
     def column_coverage(self) -> float | None:
         documented, total = self._coverage
         return round(100.0 * documented / total, 1) if total else None
-
-
-def layer(node: Mapping[str, Any]) -> str | None:
-    """The layer folder directly under the model path (fqn[1]), if it is one."""
-    return manifest_layer(node)
 
 
 def parents(node: Mapping[str, Any]) -> list[str]:
@@ -113,43 +129,39 @@ Result = tuple[int, list[Finding]]
 
 
 def naming(ctx: Context, options: Mapping[str, Any]) -> Result:
+    """Names per layer (and sub-folder) as the project's convention says."""
+    conv = ctx.convention
     out = []
     for node in ctx.models.values():
-        name, where = str(node.get("name")), layer(node)
+        name, where = str(node.get("name")), ctx.layer(node)
         fqn = node.get("fqn") or []
         if where is None:
-            claimed = [lay for lay, pre in PREFIXES.items() if name.startswith(pre)]
+            if not conv.require_layer:
+                continue
+            claimed = conv.claims(name)
+            folders = ", ".join(f for fs in conv.folders.values() for f in fs)
             out.append(
                 _finding(
                     "naming",
                     node,
-                    f"{name} is named like a {claimed[0]} model but is not in a {claimed[0]}/ "
-                    "folder"
+                    f"{name} is named like a {claimed[0]} model but is not in a "
+                    f"{'/ or '.join(conv.folders[claimed[0]]) or claimed[0]}/ folder"
                     if claimed
-                    else f"{name} is not in a layer folder ({', '.join(LAYERS)})",
+                    else f"{name} is not in a layer folder ({folders})",
                 )
             )
             continue
-        prefixes = PREFIXES[where]
-        if where == "staging" and len(fqn) > 3:
-            source = fqn[2]
-            if not name.startswith(f"stg_{source}__"):
-                out.append(
-                    _finding(
-                        "naming",
-                        node,
-                        f"{name} is in staging/{source}/ and should be named "
-                        f"stg_{source}__<entity>",
-                    )
-                )
-        elif where == "staging" and not re.match(r"^stg_[a-z0-9_]+?__[a-z0-9_]+$", name):
-            out.append(_finding("naming", node, f"{name} should be named stg_<source>__<entity>"))
-        elif not name.startswith(prefixes):
+        folder = str(fqn[2]) if len(fqn) > 3 else None
+        patterns = conv.patterns(where, folder)
+        if patterns and not any(fnmatch.fnmatchcase(name, p) for p in patterns):
+            place = f"{fqn[1]}/{folder}/" if folder else f"{fqn[1]}/"
             out.append(
                 _finding(
                     "naming",
                     node,
-                    f"{name} is in {where}/ and should start with {' or '.join(prefixes)}",
+                    f"{name} is in {place} and should be named "
+                    f"{' or '.join(p.replace('*', '<name>') for p in patterns)} "
+                    f"(convention {conv.name})",
                 )
             )
     return len(ctx.models), out
@@ -159,7 +171,7 @@ def source_outside_staging(ctx: Context, options: Mapping[str, Any]) -> Result:
     out = []
     for node in ctx.models.values():
         srcs = [p for p in parents(node) if p.startswith("source.")]
-        if srcs and layer(node) != "staging":
+        if srcs and ctx.layer(node) != "staging":
             out.append(
                 _finding(
                     "source-outside-staging",
@@ -174,13 +186,13 @@ def source_outside_staging(ctx: Context, options: Mapping[str, Any]) -> Result:
 def layer_order(ctx: Context, options: Mapping[str, Any]) -> Result:
     out = []
     for node in ctx.models.values():
-        mine = layer(node)
+        mine = ctx.layer(node)
         if mine is None:
             continue
         later = []
         for parent_id in parents(node):
             parent = ctx.all_nodes.get(parent_id, {})
-            theirs = layer(parent) if parent.get("resource_type") == "model" else None
+            theirs = ctx.layer(parent) if parent.get("resource_type") == "model" else None
             if theirs and LAYERS.index(theirs) > LAYERS.index(mine):
                 later.append(f"{parent_id} ({theirs})")
         if later:
@@ -200,7 +212,7 @@ def direct_join_to_source(ctx: Context, options: Mapping[str, Any]) -> Result:
         ps = parents(node)
         srcs = [p for p in ps if p.startswith("source.")]
         models = [p for p in ps if p.startswith(("model.", "snapshot.", "seed."))]
-        if srcs and (models or layer(node) == "marts"):
+        if srcs and (models or ctx.layer(node) == "marts"):
             what = (
                 f"joins {', '.join(srcs)} with {', '.join(models)}"
                 if models
@@ -273,7 +285,7 @@ def primary_key_test(ctx: Context, options: Mapping[str, Any]) -> Result:
 
 
 def mart_contract(ctx: Context, options: Mapping[str, Any]) -> Result:
-    marts = [n for n in ctx.models.values() if layer(n) == "marts"]
+    marts = [n for n in ctx.models.values() if ctx.layer(n) == "marts"]
     out = [
         _finding("mart-contract", node, "mart without an enforced contract (contract: enforced)")
         for node in marts
@@ -427,7 +439,7 @@ def pii_to_mart(ctx: Context, options: Mapping[str, Any]) -> Result:
             ctx.manifest,
             ctx.catalog,
             sorted({source_id for source_id, _ in pii_columns}),
-            is_mart=lambda e: e.get("resource_type") == "model" and layer(e) == "marts",
+            is_mart=lambda e: e.get("resource_type") == "model" and ctx.layer(e) == "marts",
         )
         if exposures is not None:
             return checked, [
@@ -452,7 +464,7 @@ def pii_to_mart(ctx: Context, options: Mapping[str, Any]) -> Result:
             ctx.manifest, ctx.catalog, source_id, column_name
         ):
             node = ctx.all_nodes.get(node_id, {})
-            if node.get("resource_type") == "model" and layer(node) == "marts":
+            if node.get("resource_type") == "model" and ctx.layer(node) == "marts":
                 out.append(
                     _finding(
                         "pii-to-mart",
@@ -474,7 +486,11 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {
-    "naming": Rule(naming, "models named per layer and folder: stg_<source>__, int_, fct_/dim_"),
+    "naming": Rule(
+        naming,
+        "models named per layer and folder as the convention says "
+        "(dataops: stg_<source>__, int_, fct_/dim_)",
+    ),
     "source-outside-staging": Rule(source_outside_staging, "only staging calls source()"),
     "layer-order": Rule(layer_order, "no model refs a later layer"),
     "direct-join-to-source": Rule(

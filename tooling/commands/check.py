@@ -48,6 +48,21 @@ def check(
     list_rules: Annotated[
         bool, typer.Option("--list-rules", help="List the rules and exit.")
     ] = False,
+    suggest_config: Annotated[
+        bool,
+        typer.Option(
+            "--suggest-config",
+            help="Print the [tool.dataops.check] block matching the project's own "
+            "layer folders and names, and exit.",
+        ),
+    ] = False,
+    include_packages: Annotated[
+        bool,
+        typer.Option(
+            "--include-packages",
+            help="Check the models of installed packages too (config: include_packages).",
+        ),
+    ] = False,
     project_dir: ProjectDir = None,
     target: Target = None,
 ) -> None:
@@ -63,13 +78,26 @@ def check(
         return
     settings = STATE.settings(project_dir=project_dir, target=target)
     config = settings.tool_config.get("check", {})
-    check_mod.parse_config(config)  # a config mistake is reported before any dbt work
+    # Rules a project never opted into (owners, contracts) only warn without [tool.dataops].
+    configured = bool(settings.tool_config)
+    # A config mistake is reported before any dbt work.
+    check_mod.parse_check_config(config, configured=configured)
     if parse:
         from tooling import runner
 
         runner.invoke(settings, ["parse"], quiet=True)
     manifest, catalog = check_mod.load_artifacts(target_dir or settings.target_dir)
-    report = check_mod.run_checks(manifest, catalog, config, only=rule)
+    if suggest_config:
+        print(check_mod.suggest_config(manifest, catalog), end="")
+        return
+    report = check_mod.run_checks(
+        manifest,
+        catalog,
+        config,
+        only=rule,
+        configured=configured,
+        include_packages=True if include_packages else None,
+    )
     if output_format is CheckFormat.json:
         print(json.dumps(report.as_dict(), indent=2))
     elif output_format is CheckFormat.github:
@@ -103,7 +131,8 @@ def check(
             f", column docs {report.column_coverage}%" if report.column_coverage is not None else ""
         )
         console.print(
-            f"score {report.score}/100 over {report.models} model(s){coverage}: "
+            f"score {report.score}/100 over {report.models} model(s){coverage}, "
+            f"convention {report.convention}: "
             f"{report.errors} error(s), {report.warnings} warning(s)"
         )
     if report.errors:
