@@ -187,7 +187,7 @@ def suggest(models: Iterable[Mapping[str, Any]]) -> Suggestion:
                 and not any(fnmatch.fnmatchcase(n, q) for q in p.patterns(lay, f))
             )
             + (outside if p.require_layer else 0),
-            p.name != "dbt-labs",
+            list(PRESETS).index(p.name),  # on a tie, the strictest preset
         ),
     )
     convention = Convention(closest.name, folders=folders, naming=naming, require_layer=require)

@@ -159,8 +159,7 @@ def naming(ctx: Context, options: Mapping[str, Any]) -> Result:
                 _finding(
                     "naming",
                     node,
-                    f"{name} is in {place} and should be named "
-                    f"{' or '.join(p.replace('*', '<name>') for p in patterns)} "
+                    f"{name} is in {place} and should match {' or '.join(patterns)} "
                     f"(convention {conv.name})",
                 )
             )

@@ -77,9 +77,10 @@ def check(
         console.print(table)
         return
     settings = STATE.settings(project_dir=project_dir, target=target)
-    config = settings.tool_config.get("check", {})
+    # A project outside the folder of the pyproject.toml found is not configured by it.
+    configured = bool(settings.tool_config) and settings.project_dir.is_relative_to(settings.root)
+    config = settings.tool_config.get("check", {}) if configured else {}
     # Rules a project never opted into (owners, contracts) only warn without [tool.dataops].
-    configured = bool(settings.tool_config)
     # A config mistake is reported before any dbt work.
     check_mod.parse_check_config(config, configured=configured)
     if parse:
