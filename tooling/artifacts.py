@@ -63,15 +63,15 @@ class RunSummary:
         saved_query ...)."""
         out: dict[str, Counter[str]] = {}
         for node in self.nodes:
-            out.setdefault(node.resource_type, Counter())[_bucket(node.status)] += 1
+            out.setdefault(node.resource_type, Counter())[bucket(node.status)] += 1
         return out
 
     @property
     def failed(self) -> list[NodeResult]:
-        return [n for n in self.nodes if _bucket(n.status) == "error"]
+        return [n for n in self.nodes if bucket(n.status) == "error"]
 
 
-def _bucket(status: str) -> str:
+def bucket(status: str) -> str:
     """dbt's statuses folded into pass / warn / error / skip / no-op.
 
     NO-OP is what dbt reports for nodes it has nothing to execute for (saved

@@ -186,6 +186,27 @@ class ManifestGraph:
         """``roots`` and everything above them (what ``+roots`` selects), with distances."""
         return walk(self.parents, roots, depth=depth, follow=follow)
 
+    def failed_upstream(self, uid: str, failed: Iterable[str]) -> list[str]:
+        """Which of the ``failed`` nodes made dbt skip ``uid``: failed ancestors, and
+        failed tests of its ancestors (``dbt build`` skips the children of a node
+        whose tests fail)."""
+        failed = set(failed)
+        above = self.ancestors([uid])
+        causes = []
+        for fid in sorted(failed):
+            if fid == uid:
+                continue
+            tested = self.parents.get(fid, [])
+            if (
+                fid in above
+                # a data test of an ancestor (not of uid itself: uid ran before its tests)
+                or (resource_type(fid) == "test" and any(p in above and p != uid for p in tested))
+                # a unit test of uid or an ancestor: the model is skipped when it fails
+                or (resource_type(fid) == "unit_test" and any(p in above for p in tested))
+            ):
+                causes.append(fid)
+        return causes
+
     # --- tests and keys ------------------------------------------------------------
 
     def tests_for(self, uid: str) -> list[dict[str, Any]]:
