@@ -454,7 +454,7 @@ def _lint_dataops(
     from tooling.lint import dbt_context, engine
     from tooling.lint import templater as dataops_templater
 
-    world = dataops_templater.world_for(str(project_dir))
+    world = dataops_templater.world_for(str(project_dir), reload=True)
     report.problems.extend(world.problems)
     target = dbt_context.read_target(project_dir)
     dataops_templater.configure(str(project_dir), cli_vars or {}, target)

@@ -405,7 +405,8 @@ def _base_member(name: str) -> _Lazy:
     def load() -> Any:
         from dbt.context.base import BaseContext
 
-        return getattr(BaseContext, name)
+        # dbt's own table of context names (``zip`` is the method ``_zip``)
+        return getattr(BaseContext, BaseContext._context_attrs_[name])
 
     return _Lazy(load)
 
@@ -485,8 +486,26 @@ class Target:
         }
 
 
+def _profile_value(value: Any) -> Any:
+    """A profile field as dbt reads it: strings are Jinja with ``env_var``."""
+    if not isinstance(value, str) or "{" not in value:
+        return value
+
+    def env_var(name: str, default: str | None = None) -> str:
+        if name in os.environ:
+            return os.environ[name]
+        if default is None:
+            raise RenderError(f"Env var required but not provided: '{name}'")
+        return default
+
+    return environment().from_string(value).render({"env_var": env_var})
+
+
 def read_target(project_dir: Path, target_name: str | None = None) -> Target:
-    """The profile's target as dbt would pick it (profiles.yml next to the project, then ~/.dbt)."""
+    """The profile's target as dbt picks it (DBT_PROFILES_DIR, the project, ~/.dbt).
+
+    Only the fields a model can see are read; any problem gives the defaults.
+    """
     try:
         profile = str(_read_yaml(project_dir / "dbt_project.yml").get("profile") or "default")
     except (OSError, yaml.YAMLError):
@@ -498,28 +517,33 @@ def read_target(project_dir: Path, target_name: str | None = None) -> Target:
             continue
         try:
             entry = _read_yaml(path).get(profile)
-        except (OSError, yaml.YAMLError):
+            if not isinstance(entry, Mapping):
+                break
+            name = str(target_name or _profile_value(entry.get("target")) or "dev")
+            outputs = entry.get("outputs") or {}
+            out = outputs.get(name) if isinstance(outputs, Mapping) else None
+            if not isinstance(out, Mapping):
+                break
+            fields = {
+                k: _profile_value(v)
+                for k, v in out.items()
+                if k in ("type", "schema", "database", "path", "dbname", "threads")
+            }
+        except Exception:  # a profile lint cannot read renders with the defaults
             break
-        if not isinstance(entry, Mapping):
-            break
-        name = target_name or str(entry.get("target") or "dev")
-        outputs = entry.get("outputs") or {}
-        out = outputs.get(name) if isinstance(outputs, Mapping) else None
-        if not isinstance(out, Mapping):
-            break
-        db_path = str(out.get("path") or "")
-        database = str(
-            out.get("database")
-            or (Path(db_path).stem if db_path and "{{" not in db_path else "")
-            or "memory"
+        db_path = str(fields.get("path") or "")
+        database = (
+            fields.get("database")
+            or fields.get("dbname")
+            or (Path(db_path).stem if db_path and db_path != ":memory:" else "memory")
         )
         return Target(
-            name,
-            str(out.get("type") or ADAPTER),
-            str(out.get("schema") or "main"),
-            database,
-            profile,
-            int(out.get("threads") or 1),
+            name=name,
+            type=str(fields.get("type") or ADAPTER),
+            schema=str(fields.get("schema") or "main"),
+            database=str(database),
+            profile_name=profile,
+            threads=int(fields.get("threads") or 1),
         )
     return Target(name=target_name or "dev", profile_name=profile)
 

@@ -29,17 +29,20 @@ from tooling.lint import dbt_context
 MODEL_FILENAME = "<dataops-model>"
 _WORLDS: dict[str, dbt_context.World] = {}
 _SETTINGS: dict[str, tuple[dict[str, Any], dbt_context.Target]] = {}
+_RENDERERS: dict[str, dbt_context.Renderer] = {}
 
 
 def configure(project_dir: str, cli_vars: Mapping[str, Any], target: dbt_context.Target) -> None:
     """The ``--vars`` and target the project's files render with, in this process."""
-    _SETTINGS[str(Path(project_dir).resolve())] = (dict(cli_vars), target)
-
-
-def world_for(project_dir: str) -> dbt_context.World:
-    """The project's macros, loaded once per process."""
     key = str(Path(project_dir).resolve())
-    if key not in _WORLDS:
+    _SETTINGS[key] = (dict(cli_vars), target)
+    _RENDERERS.pop(key, None)
+
+
+def world_for(project_dir: str, *, reload: bool = False) -> dbt_context.World:
+    """The project's macros, loaded once per process (again with ``reload``)."""
+    key = str(Path(project_dir).resolve())
+    if reload or key not in _WORLDS:
         _WORLDS[key] = dbt_context.load_world(Path(key))
     return _WORLDS[key]
 
@@ -49,7 +52,6 @@ class DataopsTemplater(JinjaTemplater):
 
     def __init__(self, override_context: dict[str, Any] | None = None) -> None:
         super().__init__(override_context=override_context)
-        self._renderers: dict[str, dbt_context.Renderer] = {}
         # Macro files each rendered file used, by file name (read by tooling.lint.engine).
         self.used: dict[str, set[str]] = {}
 
@@ -58,12 +60,14 @@ class DataopsTemplater(JinjaTemplater):
 
     def _renderer(self, config: Any) -> dbt_context.Renderer:
         key = str(Path(str(self._setting(config, "project_dir") or ".")).resolve())
-        if key not in self._renderers:
+        world = world_for(key)
+        renderer = _RENDERERS.get(key)
+        if renderer is None or renderer.world is not world:
             cli_vars, target = _SETTINGS.get(key, ({}, None))
-            self._renderers[key] = dbt_context.Renderer(
-                world_for(key), cli_vars=cli_vars, target=target
+            renderer = _RENDERERS[key] = dbt_context.Renderer(
+                world, cli_vars=cli_vars, target=target
             )
-        return self._renderers[key]
+        return renderer
 
     def _get_jinja_env(self, config: Any = None) -> Any:
         return dbt_context.environment()
