@@ -12,7 +12,8 @@ from rich.table import Table
 
 from tooling import check as check_mod
 from tooling.console import console, err_console
-from tooling.options import STATE, ProjectDir, Target
+from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars
+from tooling.staleness import refresh_if_stale
 
 
 class CheckFormat(StrEnum):
@@ -48,8 +49,10 @@ def check(
     list_rules: Annotated[
         bool, typer.Option("--list-rules", help="List the rules and exit.")
     ] = False,
+    dbt_vars: Vars = None,
     project_dir: ProjectDir = None,
     target: Target = None,
+    profiles_dir: ProfilesDir = None,
 ) -> None:
     """Check governance rules on the dbt manifest: naming, layers, docs, tests, owners, PII."""
     if list_rules:
@@ -61,14 +64,24 @@ def check(
             table.add_row(rule_id, spec.default_severity, spec.description)
         console.print(table)
         return
-    settings = STATE.settings(project_dir=project_dir, target=target)
+    settings = STATE.settings(
+        project_dir=project_dir, target=target, profiles_dir=profiles_dir, vars=dbt_vars
+    )
     config = settings.tool_config.get("check", {})
     check_mod.parse_config(config)  # a config mistake is reported before any dbt work
+    folder = (target_dir or settings.target_dir).resolve()
     if parse:
         from tooling import runner
 
-        runner.invoke(settings, ["parse"], quiet=True)
-    manifest, catalog = check_mod.load_artifacts(target_dir or settings.target_dir)
+        extra = [] if folder == settings.target_dir else ["--target-path", str(folder)]
+        runner.invoke(settings, ["parse"], quiet=True, extra=extra)
+    manifest, catalog = check_mod.load_artifacts(folder)
+    if not parse:
+        refreshed = refresh_if_stale(settings, folder, manifest, reparse=target_dir is None)
+        if refreshed.note:
+            err_console.print(refreshed.note, markup=False, soft_wrap=True)
+        if refreshed.reparsed:
+            manifest, catalog = check_mod.load_artifacts(folder)
     report = check_mod.run_checks(manifest, catalog, config, only=rule)
     if output_format is CheckFormat.json:
         print(json.dumps(report.as_dict(), indent=2))
