@@ -89,7 +89,9 @@ def lint(
         fix=fix,
         processes=processes,
         templater=chosen,
-        vars=getattr(settings, "vars", None),
+        vars=settings.vars_dict,
+        target_name=settings.target,
+        profiles_dir=settings.profiles_dir,
         use_cache=not no_cache,
     )
     for notice in report.notices:

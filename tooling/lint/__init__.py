@@ -406,10 +406,13 @@ def lint(
     templater: str = DEFAULT_TEMPLATER,
     vars: Mapping[str, Any] | None = None,
     use_cache: bool = True,
+    target_name: str | None = None,
+    profiles_dir: Path | None = None,
 ) -> LintReport:
     """Lint (and with ``fix`` rewrite) the given SQL files; violations left after fixing.
 
-    ``vars`` are dbt's ``--vars`` (over the project's vars). Problems (a bad
+    ``vars`` are dbt's ``--vars`` (over the project's vars); ``target_name`` and
+    ``profiles_dir`` pick the profile target models see as ``target``. Problems (a bad
     .sqlfluff, a package without dbt_project.yml, a macro raising at render
     time) are in ``report.problems``; the other files are still linted.
     """
@@ -424,8 +427,21 @@ def lint(
     with tempfile.TemporaryDirectory(prefix="dataops-lint-") as tmp:
         extra = write_config(config.layers, Path(tmp) / "sqlfluff.cfg")
         if templater == "dataops":
+            from tooling.lint import dbt_context
+
+            target = dbt_context.read_target(project_dir, target_name, profiles_dir)
             _lint_dataops(
-                report, files, project_dir, root, config, extra, fix, processes, vars, use_cache
+                report,
+                files,
+                project_dir,
+                root,
+                config,
+                extra,
+                fix,
+                processes,
+                vars,
+                target,
+                use_cache,
             )
         else:
             report.relinted = list(report.files)
@@ -444,6 +460,7 @@ def _lint_dataops(
     fix: bool,
     processes: int | None,
     cli_vars: Mapping[str, Any] | None,
+    target: Any,
     use_cache: bool,
 ) -> None:
     import json
@@ -451,12 +468,11 @@ def _lint_dataops(
     from sqlfluff.core import FluffConfig
     from sqlfluff.core.errors import SQLFluffUserError
 
-    from tooling.lint import dbt_context, engine
+    from tooling.lint import engine
     from tooling.lint import templater as dataops_templater
 
     world = dataops_templater.world_for(str(project_dir), reload=True)
     report.problems.extend(world.problems)
-    target = dbt_context.read_target(project_dir)
     dataops_templater.configure(str(project_dir), cli_vars or {}, target)
     try:
         if config.config_readable:

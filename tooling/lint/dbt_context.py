@@ -501,8 +501,11 @@ def _profile_value(value: Any) -> Any:
     return environment().from_string(value).render({"env_var": env_var})
 
 
-def read_target(project_dir: Path, target_name: str | None = None) -> Target:
-    """The profile's target as dbt picks it (DBT_PROFILES_DIR, the project, ~/.dbt).
+def read_target(
+    project_dir: Path, target_name: str | None = None, profiles_dir: Path | None = None
+) -> Target:
+    """The profile's target as dbt picks it (--profiles-dir, DBT_PROFILES_DIR, the
+    current folder, the project, ~/.dbt).
 
     Only the fields a model can see are read; any problem gives the defaults.
     """
@@ -510,7 +513,13 @@ def read_target(project_dir: Path, target_name: str | None = None) -> Target:
         profile = str(_read_yaml(project_dir / "dbt_project.yml").get("profile") or "default")
     except (OSError, yaml.YAMLError):
         profile = "default"
-    candidates = [os.environ.get("DBT_PROFILES_DIR"), str(project_dir), str(Path.home() / ".dbt")]
+    candidates = [
+        str(profiles_dir) if profiles_dir else None,
+        os.environ.get("DBT_PROFILES_DIR"),
+        str(Path.cwd()),
+        str(project_dir),
+        str(Path.home() / ".dbt"),
+    ]
     for folder in filter(None, candidates):
         path = Path(folder) / "profiles.yml"
         if not path.is_file():
