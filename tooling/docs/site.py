@@ -27,7 +27,7 @@ from tooling.lineage.columns import (
     lineage_counts,
     relation_columns,
 )
-from tooling.lineage.graph import LineageGraph, build_graph, neighbourhood
+from tooling.lineage.graph import GRAPH_SECTIONS, LineageGraph, build_graph, neighbourhood
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -202,7 +202,7 @@ def build_site(
     node_tests, column_tests = _tests_by_node(manifest, statuses)
     groups = manifest.get("groups") or {}
     entries: dict[str, dict[str, Any]] = {}
-    for section in ("nodes", "sources", "exposures"):
+    for section in GRAPH_SECTIONS:
         entries.update(manifest.get(section) or {})
     project = str((manifest.get("metadata") or {}).get("project_name") or "dbt project")
     common = {
