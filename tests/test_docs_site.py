@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -87,12 +88,24 @@ def test_no_manifest_string_becomes_markup(site: Path) -> None:
     for page in [site / "index.html", site / "graph.html", *(site / "nodes").iterdir()]:
         tags = parse(page)
         scripts = [attrs.get("src") for tag, attrs in tags if tag == "script"]
-        assert scripts in ([], ["assets/search.js"]), page.name
+        if page.name == "graph.html":
+            # One JSON data block (no code), then the vendored library and our script.
+            assert scripts == [None, "assets/vendor/cytoscape.min.js", "assets/graph.js"]
+            types = [attrs.get("type") for tag, attrs in tags if tag == "script"]
+            assert types[0] == "application/json"
+        else:
+            assert scripts in ([], ["assets/search.js"]), page.name
         assert not [t for t, _ in tags if t == "img"], page.name
         handlers = [(t, a) for t, a in tags for name in a if name.startswith("on")]
         assert handlers == [], page.name
         hrefs = [a.get("href") or "" for _, a in tags]
         assert not [h for h in hrefs if h.lower().startswith("javascript:")], page.name
+    graph = (site / "graph.html").read_text()
+    block = graph.split('<script type="application/json" id="graph-data">')[1]
+    block = block.split("</script>")[0]
+    assert "<" not in block  # no manifest string can end the data block
+    data = json.loads(block)
+    assert [EVIL] in [n["tags"] for n in data["nodes"]]
     text = (site / "nodes" / page_name(STG)).read_text()
     assert (
         text.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 4

@@ -20,6 +20,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from tooling.docs.graph_page import graph_data, script_json
 from tooling.docs.svg import render_svg
 from tooling.lineage.columns import (
     ColumnLineage,
@@ -30,6 +31,8 @@ from tooling.lineage.columns import (
 from tooling.lineage.graph import GRAPH_SECTIONS, LineageGraph, build_graph, neighbourhood
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+# Third-party files shipped with the site, with their licences (see README).
+VENDORED = ("vendor/cytoscape.min.js", "vendor/cytoscape.LICENSE.txt")
 
 
 @dataclass
@@ -218,7 +221,8 @@ def build_site(
     (out_dir / "nodes").mkdir(parents=True, exist_ok=True)
     (out_dir / "assets").mkdir(parents=True, exist_ok=True)
     static = resources.files("tooling.docs") / "static"
-    for asset in ("style.css", "search.js"):
+    (out_dir / "assets" / "vendor").mkdir()
+    for asset in ("style.css", "search.js", "graph.js", *VENDORED):
         (out_dir / "assets" / asset).write_bytes((static / asset).read_bytes())
 
     env = _env()
@@ -361,9 +365,13 @@ def build_site(
         env.get_template("graph.html").render(
             **common,
             root="",
+            levels=levels,
             node_count=len(graph.nodes),
             edge_count=edge_count,
-            svg=render_svg(graph, graph.nodes, href=lambda u: "nodes/" + page_name(u)),
+            names=sorted({n.label for n in graph.nodes.values()}),
+            data_json=script_json(
+                graph_data(graph, entries, href=lambda u: "nodes/" + page_name(u))
+            ),
         ),
         encoding="utf-8",
     )
