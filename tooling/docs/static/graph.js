@@ -271,7 +271,7 @@
       var pts = [];
       item[1].forEach(function (d) {
         var x0 = vl[d] * (W + GAP_X);
-        pts.push([x0 - 1, vy[d]], [x0 + W + 1, vy[d]]);
+        pts.push([x0 - 3, vy[d]], [x0 + W + 3, vy[d]]);
       });
       bends[item[0]] = pts;
     });
@@ -350,7 +350,8 @@
       { selector: "edge", style: {
         width: 1.2, "line-color": "#9aa3b5", "curve-style": "straight",
         "target-arrow-shape": "triangle", "target-arrow-color": "#9aa3b5", "arrow-scale": 0.7,
-        "source-endpoint": "50% 0%", "target-endpoint": "-50% 0%" } },
+        // In pixels from the centre, exactly where geometry() starts and ends them.
+        "source-endpoint": W / 2 + "px 0px", "target-endpoint": -W / 2 + "px 0px" } },
       { selector: "edge.bent", style: {
         "curve-style": "segments", "edge-distances": "endpoints",
         "segment-weights": "data(w)", "segment-distances": "data(d)", "segment-radii": 0 } },
