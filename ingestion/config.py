@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from ingestion import redact
 from ingestion.errors import ConfigError, UnknownSourceError
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -259,6 +260,7 @@ def _rest(raw: dict[str, Any], source: dict[str, Any], where: str) -> RestConfig
     if base_url is None and env_name:
         _identifier(env_name, "base_url_env", where)
         base_url = os.environ.get(env_name)
+        redact.register(base_url)
         if not base_url:
             raise ConfigError(f"{where}: environment variable {env_name} (base_url_env) is not set")
     if not isinstance(base_url, str) or not re.match(r"^https?://", base_url):
@@ -363,4 +365,21 @@ def load_config(path: Path) -> SourcesConfig:
                 entities=entities,
             )
         )
-    return SourcesConfig(path=path, sources=tuple(sources))
+    config = SourcesConfig(path=path, sources=tuple(sources))
+    register_secrets(config, data)
+    return config
+
+
+def register_secrets(config: SourcesConfig, data: dict[str, Any]) -> None:
+    """Hand every secret the file references to :mod:`ingestion.redact`."""
+    names: set[str | None] = set()
+    for entity in (e for s in config.sources for e in s.entities):
+        if entity.postgres is not None:
+            names.add(entity.postgres.dsn_env)
+        if entity.rest is not None:
+            names.add(entity.rest.auth_env)
+    for raw in data.get("sources") or []:
+        for item in [raw, *(raw.get("entities") or [])]:
+            if isinstance(item, dict) and isinstance(item.get("base_url_env"), str):
+                names.add(item["base_url_env"])
+    redact.register_env(names)

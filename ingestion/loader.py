@@ -39,6 +39,7 @@ from typing import Protocol
 import duckdb
 
 from ingestion import drift as drift_mod
+from ingestion import redact
 from ingestion.config import IDENTIFIER, Entity, SourcesConfig
 from ingestion.drift import DriftEvent
 from ingestion.errors import IngestionError, SourceFileError, WarehouseError
@@ -803,7 +804,7 @@ def _record_batch(con: duckdb.DuckDBPyConnection, result: EntityResult, started:
             result.rows,
             started,
             datetime.now(UTC),
-            result.error,
+            redact.redact(result.error) if result.error else None,
             result.quarantined,
             len(result.drift),
             result.high_water_mark,

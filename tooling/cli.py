@@ -10,12 +10,16 @@ import atexit
 import contextlib
 import os
 import sys
+import tempfile
 import traceback
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ingestion.errors import IngestionError
+from ingestion.redact import redact
 from tooling.commands import build as build_cmd
 from tooling.commands import check as check_cmd
 from tooling.commands import ci as ci_cmd
@@ -87,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, prog_name="dataops")
     except (DataOpsError, IngestionError) as exc:
         if STATE.verbose:
-            traceback.print_exc()
+            sys.stderr.write(redact(traceback.format_exc()))
         if LOG.json:
             LOG.emit("error", level="error", message=str(exc))
         else:
@@ -96,6 +100,39 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+    except Exception as exc:  # the last guard: a bug of ours, never a bare traceback
+        log = write_crash_log()
+        if STATE.verbose:
+            sys.stderr.write(redact(traceback.format_exc()))
+        message = f"internal error ({type(exc).__name__}): {exc}".splitlines()[0]
+        if LOG.json:
+            LOG.emit("error", level="error", message=message, traceback_file=str(log))
+        else:
+            err_console.print(f"error: {message}; traceback in {log}", markup=False, soft_wrap=True)
+        sys.exit(INTERNAL_ERROR)
+
+
+INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h)
+
+
+def write_crash_log() -> Path | str:
+    """Write the current exception's traceback (redacted) to a file; return its path.
+
+    ``$DATAOPS_CRASH_DIR`` or the user cache folder; the system temp folder if
+    that cannot be written.
+    """
+    text = redact("".join(traceback.format_exc()))
+    name = f"dataops-crash-{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.getpid()}.log"
+    folders = [Path(d) for d in (os.environ.get("DATAOPS_CRASH_DIR"),) if d]
+    folders += [Path.home() / ".cache" / "dataops", Path(tempfile.gettempdir())]
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text, encoding="utf-8")
+        except OSError:
+            continue
+        return folder / name
+    return "<no writable folder for the traceback>"
 
 
 def entry() -> None:

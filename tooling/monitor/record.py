@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from ingestion.redact import redact, redact_value
 from tooling.artifacts import load_manifest
 from tooling.monitor import checks, collect
 from tooling.monitor.alerts import Delivery, IncidentNote, build_message, mask_url, post
@@ -137,7 +138,7 @@ def record_run(
             )
             con.execute(
                 "insert into alerts values (?, ?, ?, ?, ?, ?, ?, now())",
-                [
+                redact_value([
                     outcome.run_id,
                     outcome.alert.kind,
                     outcome.alert.delivered,
@@ -145,11 +146,11 @@ def record_run(
                     len(outcome.new_incidents),
                     len(outcome.resolved_incidents),
                     outcome.alert.error,
-                ],
+                ]),
             )
     except Exception as exc:  # monitoring must never fail the build
         outcome.recorded = False
-        outcome.error = f"{type(exc).__name__}: {exc}"
+        outcome.error = redact(f"{type(exc).__name__}: {exc}")
         if config.webhook:
             outcome.error = outcome.error.replace(config.webhook, mask_url(config.webhook))
     finally:
@@ -226,7 +227,7 @@ def _record_in_transaction(
 ) -> None:
     con.execute(
         "insert into runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
+        redact_value([
             run_id,
             command,
             settings.target or run.target or "default",
@@ -239,7 +240,7 @@ def _record_in_transaction(
             run.invocation_id,
             run.dbt_version,
             run.error,
-        ],
+        ]),
     )
     if run.nodes:
         insert_rows(
@@ -354,12 +355,12 @@ def _update_incidents(
         if fp in open_by_fp:
             con.execute(
                 "update incidents set last_run = ?, detail = ? where incident_id = ?",
-                [run_id, finding.detail, open_by_fp[fp][0]],
+                [run_id, redact(finding.detail), open_by_fp[fp][0]],
             )
             continue
         con.execute(
             "insert into incidents values (?, ?, ?, ?, ?, ?, now(), ?, null, null)",
-            [
+            redact_value([
                 uuid.uuid4().hex[:12],
                 finding.check_name,
                 finding.key,
@@ -367,7 +368,7 @@ def _update_incidents(
                 finding.detail,
                 run_id,
                 run_id,
-            ],
+            ]),
         )
         outcome.new_incidents.append(
             IncidentNote(finding.check_name, finding.key, finding.severity, finding.detail)
