@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from ingestion import redact
+from ingestion import redact, schema
 from ingestion.errors import ConfigError, UnknownSourceError
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -325,11 +325,15 @@ def _postgres(raw: dict[str, Any], source: dict[str, Any], where: str, name: str
 def load_config(path: Path) -> SourcesConfig:
     """Parse and validate the sources YAML at ``path``."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM is fine
     except FileNotFoundError:
         raise ConfigError(f"sources file not found: {path}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read sources file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -339,6 +343,9 @@ def load_config(path: Path) -> SourcesConfig:
         raise ConfigError(f"malformed YAML in {path}{at}: {problem}") from None
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
         raise ConfigError(f"{path}: expected a mapping with a 'sources' list")
+    problem = schema.validate(data)
+    if problem is not None:
+        raise ConfigError(f"{path}: {problem}")
     sources: list[Source] = []
     seen: set[str] = set()
     for index, raw in enumerate(data["sources"]):

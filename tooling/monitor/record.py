@@ -138,15 +138,17 @@ def record_run(
             )
             con.execute(
                 "insert into alerts values (?, ?, ?, ?, ?, ?, ?, now())",
-                redact_value([
-                    outcome.run_id,
-                    outcome.alert.kind,
-                    outcome.alert.delivered,
-                    outcome.alert.attempts,
-                    len(outcome.new_incidents),
-                    len(outcome.resolved_incidents),
-                    outcome.alert.error,
-                ]),
+                redact_value(
+                    [
+                        outcome.run_id,
+                        outcome.alert.kind,
+                        outcome.alert.delivered,
+                        outcome.alert.attempts,
+                        len(outcome.new_incidents),
+                        len(outcome.resolved_incidents),
+                        outcome.alert.error,
+                    ]
+                ),
             )
     except Exception as exc:  # monitoring must never fail the build
         outcome.recorded = False
@@ -227,20 +229,22 @@ def _record_in_transaction(
 ) -> None:
     con.execute(
         "insert into runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        redact_value([
-            run_id,
-            command,
-            settings.target or run.target or "default",
-            str(settings.project_dir),
-            collect.git_commit(settings.root),
-            started_at,
-            finished_at,
-            (finished_at - started_at).total_seconds(),
-            status,
-            run.invocation_id,
-            run.dbt_version,
-            run.error,
-        ]),
+        redact_value(
+            [
+                run_id,
+                command,
+                settings.target or run.target or "default",
+                str(settings.project_dir),
+                collect.git_commit(settings.root),
+                started_at,
+                finished_at,
+                (finished_at - started_at).total_seconds(),
+                status,
+                run.invocation_id,
+                run.dbt_version,
+                run.error,
+            ]
+        ),
     )
     if run.nodes:
         insert_rows(
@@ -360,15 +364,17 @@ def _update_incidents(
             continue
         con.execute(
             "insert into incidents values (?, ?, ?, ?, ?, ?, now(), ?, null, null)",
-            redact_value([
-                uuid.uuid4().hex[:12],
-                finding.check_name,
-                finding.key,
-                finding.severity,
-                finding.detail,
-                run_id,
-                run_id,
-            ]),
+            redact_value(
+                [
+                    uuid.uuid4().hex[:12],
+                    finding.check_name,
+                    finding.key,
+                    finding.severity,
+                    finding.detail,
+                    run_id,
+                    run_id,
+                ]
+            ),
         )
         outcome.new_incidents.append(
             IncidentNote(finding.check_name, finding.key, finding.severity, finding.detail)
