@@ -8,6 +8,8 @@ root. A mistake gives a :class:`ConfigError` naming the file and the entry.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -90,6 +92,25 @@ class Entity:
     soft_delete: str | None = None
     rest: RestConfig | None = None
     postgres: PostgresConfig | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """What decides how a file loads; part of the skip key of loaded files.
+
+        Not the location (a wider glob must not reload matched files) nor limits
+        like ``max_bad_rows`` (a failed load records no file anyway).
+        """
+        shape = {
+            "format": self.format,
+            "columns": sorted(self.columns),  # names only: types widen through drift
+            "primary_key": list(self.primary_key),
+            "load": self.load,
+            "cursor": self.cursor,
+            "record_path": self.record_path,
+            "soft_delete": self.soft_delete,
+        }
+        text = json.dumps(shape, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @property
     def quarantine(self) -> str:
