@@ -438,10 +438,12 @@ def _record(ci: Settings, outcome: RunOutcome, started_at: datetime, paths: CiPa
 
 
 def load_plan(ci_dir: Path) -> Plan:
-    data = read_json(
-        CiPaths(ci_dir).plan, what="CI plan", hint="run `dataops ci run --state DIR` first"
-    )
-    return Plan.from_dict(data)
+    path = CiPaths(ci_dir).plan
+    data = read_json(path, what="CI plan", hint="run `dataops ci run --state DIR` first")
+    try:
+        return Plan.from_dict(data)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise DataOpsError(f"CI plan at {path} has an unexpected shape ({exc})") from None
 
 
 def load_run(ci_dir: Path) -> dict[str, Any] | None:
