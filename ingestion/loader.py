@@ -886,28 +886,6 @@ def _forget_reloaded(
     )
 
 
-def _mirror_nothing(
-    con: duckdb.DuckDBPyConnection,
-    ent: Entity,
-    result: EntityResult,
-    started: datetime,
-    clock: float,
-) -> EntityResult:
-    """``replace`` when no file matches any more: the table empties, in one transaction."""
-    con.execute("begin transaction")
-    try:
-        if _table_columns(con, ent.schema, ent.name):
-            con.execute(f"delete from {quote(ent.schema)}.{quote(ent.name)}")
-        con.execute(f"delete from {FILES} where source = ? and entity = ?", [ent.source, ent.name])
-        _record_batch(con, result, started)
-        con.execute("commit")
-    except duckdb.Error as exc:
-        _rollback(con)
-        raise WarehouseError(f"{ent.qualified}: {_describe(exc)}") from None
-    result.seconds = time.perf_counter() - clock
-    return result
-
-
 def _new_batch_id(entity: Entity, started: datetime) -> str:
     return f"{entity.source}.{entity.name}.{started:%Y%m%dT%H%M%S}.{uuid.uuid4().hex[:8]}"
 
@@ -1050,8 +1028,6 @@ def _ingest_entity(
             matched = {(f.relative, f.sha256) for f in files}
             new = files if (new or matched != seen) else []
             result.removed_files = sorted({p for p, _ in before} - {p for p, _ in matched})
-            if not files and before and not dry_run:
-                return _mirror_nothing(con, ent, result, started, clock)
         result.skipped_files = len(files) - len(new)
     elif meta and not full_refresh and ent.load != "replace":
         since = high_water_mark(con, ent.source, ent.name)
