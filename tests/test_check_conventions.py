@@ -36,9 +36,15 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     (package / "models" / "helper_rows.sql").write_text("select 1 as helper_id\n")
     result = run_cli(
-        "check", "--parse", "--project-dir", ".", "-f", "json", cwd=root,
+        "check",
+        "--parse",
+        "--project-dir",
+        ".",
+        "-f",
+        "json",
+        cwd=root,
         env={"LABS_SHOP_WAREHOUSE": str(root / "wh.duckdb")},
-    )  # fmt: skip
+    )
     assert (root / "target" / "manifest.json").is_file(), result.stderr[-2000:]
     return root
 

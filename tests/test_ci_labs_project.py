@@ -69,9 +69,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def ci(repo: Path, out: Path, command: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return run_cli(
-        "ci", command, "--project-dir", ".", "--ci-dir", str(out), *extra, cwd=repo
-    )  # fmt: skip
+    return run_cli("ci", command, "--project-dir", ".", "--ci-dir", str(out), *extra, cwd=repo)
 
 
 def results(out: Path) -> dict[str, str]:
@@ -83,13 +81,25 @@ def test_sql_scope_decides_the_change_class(repo: Path) -> None:
     git(repo, "checkout", "-q", "main")
     git(repo, "checkout", "-q", "-B", "scope")
     # a filter, a join and a grouping change with the same columns; one added column
-    edit(repo, "models/marts/orders.sql", "from {{ ref('stg_orders') }}", (
-        "from {{ ref('stg_orders') }}\nwhere status != 'placed'"))  # fmt: skip
+    edit(
+        repo,
+        "models/marts/orders.sql",
+        "from {{ ref('stg_orders') }}",
+        ("from {{ ref('stg_orders') }}\nwhere status != 'placed'"),
+    )
     edit(repo, "models/marts/customers.sql", "left join", "inner join")
-    edit(repo, "models/intermediate/int_orders_per_customer.sql", "group by customer_id",
-         "group by all")  # fmt: skip
-    edit(repo, "models/staging/stg_orders.sql", "    amount\n",
-         "    amount,\n    amount / 100.0 as amount_units\n")  # fmt: skip
+    edit(
+        repo,
+        "models/intermediate/int_orders_per_customer.sql",
+        "group by customer_id",
+        "group by all",
+    )
+    edit(
+        repo,
+        "models/staging/stg_orders.sql",
+        "    amount\n",
+        "    amount,\n    amount / 100.0 as amount_units\n",
+    )
     commit(repo, "scope changes")
     out = repo / "ci" / "out-scope"
     run = ci(repo, out, "run", "--state", "ci/state")
@@ -148,6 +158,9 @@ def test_a_skipped_mart_and_exposure_are_named_with_the_failed_test(repo: Path) 
     assert set(broken) >= {f"{P}customers", "exposure.labs_shop.customer_dashboard"}
     assert broken[f"{P}customers"]["resource_type"] == "mart"
     assert report["status"] == "failed"
+    # no contract, no diff: the outer SELECT's column list of the compiled SQL says it
+    [stg] = report["modified"]
+    assert (stg["change_class"], stg["columns_removed"]) == ("breaking", ["first_name"])
     markdown = ok(ci(repo, out, "report")).stdout
     verdict = next(line for line in markdown.splitlines() if line.startswith("**Would break:**"))
     assert "`customers` (mart, skipped: `not_null_stg_customers_first_name" in verdict

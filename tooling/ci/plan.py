@@ -338,4 +338,10 @@ def classify_sql(plan: Plan, *, new: dict[str, Any], old: dict[str, Any]) -> Non
             change.values,
             change.error,
         )
-        item.change_class = combined_class(item.change_class or "unknown", change.rows)
+        columns = item.change_class or "unknown"
+        if columns == "unknown" and change.old_columns is not None and change.new_columns:
+            # No contract or catalog: the outer SELECT's column list says it.
+            old_cols = dict.fromkeys(change.old_columns)
+            new_cols = dict.fromkeys(change.new_columns)
+            columns, item.columns_added, item.columns_removed, _ = classify(old_cols, new_cols)
+        item.change_class = combined_class(columns, change.rows)

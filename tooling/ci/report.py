@@ -152,6 +152,10 @@ def mermaid(plan: Plan) -> str:
 
 
 def _name(uid: str) -> str:
+    """The short name of a node: data tests without dbt's hash suffix."""
+    parts = uid.split(".")
+    if parts[0] == "test" and len(parts) == 4:
+        return parts[2]
     return uid.split(".", 2)[-1]
 
 
