@@ -29,7 +29,7 @@ from tooling.commands import state as state_cmd
 from tooling.console import err_console
 from tooling.errors import DataOpsError
 from tooling.eventlog import LOG, LogFormat
-from tooling.options import STATE, ProjectDir, Target, Warehouse
+from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars, Warehouse
 
 app = typer.Typer(
     name="dataops",
@@ -81,6 +81,8 @@ def root(
     project_dir: ProjectDir = None,
     target: Target = None,
     warehouse: Warehouse = None,
+    profiles_dir: ProfilesDir = None,
+    dbt_vars: Vars = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show tracebacks for errors.")
     ] = False,
@@ -105,6 +107,8 @@ def root(
     STATE.project_dir = project_dir
     STATE.target = target
     STATE.warehouse = warehouse
+    STATE.profiles_dir = profiles_dir
+    STATE.vars = dbt_vars
     STATE.verbose = verbose
     LOG.configure(log_format.value)
 

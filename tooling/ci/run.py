@@ -15,14 +15,12 @@ production file. Never prints.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import yaml
 
 from tooling import state as state_mod
@@ -33,7 +31,7 @@ from tooling.ci.diff import DiffResult
 from tooling.ci.plan import Plan, build_plan, classify_sql, update_classes
 from tooling.errors import DataOpsError
 from tooling.ingest_run import run_ingest
-from tooling.manifest import ManifestGraph, layer, read_project_file, resource_type
+from tooling.manifest import ManifestGraph, layer, resource_type
 from tooling.runner import invoke, list_unique_ids, parse_manifest
 from tooling.settings import Settings
 
@@ -109,19 +107,6 @@ class RunOutcome:
 # --- the CI profile ----------------------------------------------------------------
 
 
-def _render(value: Any) -> str:
-    """Render a profile's `target:` (may use env_var) the way dbt would, enough for a name."""
-
-    def env_var(name: str, default: str | None = None) -> str:
-        if name in os.environ:
-            return os.environ[name]
-        if default is None:
-            raise DataOpsError(f"profiles.yml needs environment variable {name}")
-        return default
-
-    return jinja2.Environment().from_string(str(value)).render(env_var=env_var).strip()
-
-
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -136,21 +121,15 @@ def ci_profile(
     settings: Settings, *, ci_warehouse: Path, attach: list[dict[str, Any]]
 ) -> tuple[str, dict[str, Any]]:
     """(profile name, profiles.yml content) for CI: the user's target on the CI file."""
-    project = read_project_file(settings.project_dir)
-    profile_name = str(project.get("profile") or "")
-    profiles_dir = settings.profiles_dir or Path.home() / ".dbt"
-    profiles = _read_yaml(profiles_dir / "profiles.yml")
-    profile = profiles.get(profile_name)
-    if not isinstance(profile, dict) or not isinstance(profile.get("outputs"), dict):
-        raise DataOpsError(f"profile {profile_name!r} not found in {profiles_dir}/profiles.yml")
-    target = settings.target or _render(profile.get("target", "default"))
-    output = profile["outputs"].get(target)
-    if not isinstance(output, dict):
-        raise DataOpsError(f"target {target!r} not found in profile {profile_name!r}")
-    if _render(output.get("type", "")) != "duckdb":
+    resolved = settings.profile  # dbt's own resolution: profile name, target, adapter
+    profile_name, target = resolved.profile_name, resolved.target_name
+    if resolved.adapter_type != "duckdb":
         raise DataOpsError(
-            f"slim CI needs a DuckDB target; {profile_name}.{target} is {output.get('type')!r}"
+            f"slim CI needs a DuckDB target; {profile_name}.{target} is {resolved.adapter_type!r}"
         )
+    # The unrendered output: env_var() calls stay calls, so no secret is written.
+    profiles = _read_yaml(resolved.profiles_dir / "profiles.yml")
+    output = profiles[profile_name]["outputs"][target]
     ci_output = {k: v for k, v in output.items() if k not in {"path", "database", "attach"}}
     ci_output["path"] = str(ci_warehouse)
     ci_output["attach"] = [*(output.get("attach") or []), *attach]

@@ -18,7 +18,7 @@ from tooling.eventlog import LOG
 from tooling.ingest_run import relative
 from tooling.monitor import RecordOutcome, record_run
 from tooling.monitor.config import load as monitor_settings
-from tooling.options import STATE, ProjectDir, Target, Warehouse
+from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars, Warehouse
 
 STATUSES = ("pass", "warn", "error", "skip", "no-op")
 
@@ -127,12 +127,20 @@ def build(
             show_default=False,
         ),
     ] = None,
+    dbt_vars: Vars = None,
     project_dir: ProjectDir = None,
     target: Target = None,
     warehouse: Warehouse = None,
+    profiles_dir: ProfilesDir = None,
 ) -> None:
     """Ingest new source files, then `dbt build` (seeds, models, snapshots, tests)."""
-    settings = STATE.settings(project_dir=project_dir, target=target, warehouse=warehouse)
+    settings = STATE.settings(
+        project_dir=project_dir,
+        target=target,
+        warehouse=warehouse,
+        profiles_dir=profiles_dir,
+        vars=dbt_vars,
+    )
     monitor_config = monitor_settings(
         settings, webhook=alert_webhook, freshness=freshness, enabled=monitor
     )

@@ -15,7 +15,7 @@ from tooling.ci import run as ci_run
 from tooling.ci.plan import BUILDABLE, Plan, describe_counts
 from tooling.console import console, err_console
 from tooling.manifest import edges_from_pairs, walk
-from tooling.options import STATE, ProjectDir, Target
+from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars
 from tooling.settings import Settings
 
 app = typer.Typer(
@@ -56,9 +56,17 @@ class ReportFormat(StrEnum):
 
 
 def _paths(
-    state: Path | None, ci_dir: Path | None, project_dir: Path | None, target: str | None
+    state: Path | None,
+    ci_dir: Path | None,
+    project_dir: Path | None,
+    target: str | None,
+    *,
+    profiles_dir: Path | None = None,
+    dbt_vars: str | None = None,
 ) -> tuple[Settings, Path, Path]:
-    settings = STATE.settings(project_dir=project_dir, target=target)
+    settings = STATE.settings(
+        project_dir=project_dir, target=target, profiles_dir=profiles_dir, vars=dbt_vars
+    )
     state_dir = (state or settings.root / "ci" / "state").resolve()
     out = (ci_dir or ci_run.default_ci_dir(settings)).resolve()
     return settings, state_dir, out
@@ -93,11 +101,15 @@ def plan(
         PlanFormat, typer.Option("--format", help="table, or json for machines.")
     ] = PlanFormat.table,
     ci_dir: CiDir = None,
+    dbt_vars: Vars = None,
     project_dir: ProjectDir = None,
     target: Target = None,
+    profiles_dir: ProfilesDir = None,
 ) -> None:
     """List modified nodes with the reason, change class and downstream impact."""
-    settings, state_dir, out = _paths(state, ci_dir, project_dir, target)
+    settings, state_dir, out = _paths(
+        state, ci_dir, project_dir, target, profiles_dir=profiles_dir, dbt_vars=dbt_vars
+    )
     result = ci_run.plan(settings, state_dir=state_dir, full=full, ci_dir=out)
     if output_format is PlanFormat.json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -120,15 +132,19 @@ def run(
     full: Full = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Hide dbt's log lines.")] = False,
     ci_dir: CiDir = None,
+    dbt_vars: Vars = None,
     project_dir: ProjectDir = None,
     target: Target = None,
+    profiles_dir: ProfilesDir = None,
 ) -> None:
     """Build state:modified+ with --defer into an isolated CI DuckDB file.
 
     The production file is attached read-only, so deferred refs read
     production data; nothing writes to it.
     """
-    settings, state_dir, out = _paths(state, ci_dir, project_dir, target)
+    settings, state_dir, out = _paths(
+        state, ci_dir, project_dir, target, profiles_dir=profiles_dir, dbt_vars=dbt_vars
+    )
     outcome = ci_run.run(settings, state_dir=state_dir, full=full, ci_dir=out, quiet=quiet)
     if outcome.nothing_to_build:
         console.print("no modified nodes: nothing to build")
