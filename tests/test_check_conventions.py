@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from tooling.check import PRESETS, parse_check_config, run_checks
+from tooling.check import PRESETS, parse_check_config, run_checks, suggest_config
 from tooling.check.conventions import suggest
 from tooling.errors import UsageError
 
@@ -206,3 +206,43 @@ def test_suggest_keeps_a_strict_project_strict() -> None:
     }
     report = run_checks(clean, None, {"convention": "dataops"})
     assert not [f for f in report.findings if f.rule == "naming"]
+
+
+@pytest.fixture(scope="module")
+def labs_style(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The manifest of tests/fixtures/labs_style (written by another hand than ours)."""
+    root = tmp_path_factory.mktemp("labs-style") / "project"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "labs_style", root)
+    result = run_cli(
+        "check",
+        "--parse",
+        "--project-dir",
+        ".",
+        "--vars",
+        "{load_source_data: true}",
+        "-f",
+        "json",
+        cwd=root,
+        env={"LABS_SHOP_DB": str(root.parent / "labs.duckdb")},
+    )
+    assert (root / "target" / "manifest.json").is_file(), result.stderr[-2000:]
+    return json.loads((root / "target" / "manifest.json").read_text())
+
+
+def test_labs_style_fixture_dbt_labs_preset_and_suggestion(labs_style: dict) -> None:
+    def naming(config: dict | None) -> set[str]:
+        report = run_checks(labs_style, None, config)
+        return {f.node for f in report.findings if f.rule == "naming"}
+
+    models = {
+        n["name"]
+        for n in labs_style["nodes"].values()
+        if n["resource_type"] == "model" and n["package_name"] == "labs_shop"
+    }
+    # our convention: every stg_<entity> and entity-named mart is a finding
+    assert {u.rsplit(".", 1)[-1] for u in naming({"convention": "dataops"})} == {
+        m for m in models if not m.startswith(("fct_", "dim_", "int_"))
+    }
+    assert naming({"convention": "dbt-labs"}) == set()
+    block = suggest_config(labs_style)
+    assert naming(tomllib.loads(block)["tool"]["dataops"]["check"]) == set()
