@@ -1,6 +1,8 @@
 """`dataops check` on the manifest of a generated N-model dbt project (default 1,000).
 
-Goal (issue 4): at most 2 s wall for the whole command. Prints the command's
+Goal (issues 4 and 10): at most 2 s wall for the whole command, including the
+stale-manifest test (which finds nothing to re-parse here) and the convention
+preset (the generated project has no [tool.dataops]: ``dbt-labs``). Prints the command's
 wall time (a subprocess: interpreter start, imports, reading manifest.json, all
 rules, JSON output), the in-process time of reading the artifacts and of the
 rules alone, and, for scale, the `dbt parse` that made the manifest. The
@@ -80,7 +82,8 @@ def main() -> None:
             manifest, catalog = load_artifacts(project / "target")
             load.append(time.perf_counter() - start)
             start = time.perf_counter()
-            report = run_checks(manifest, catalog)
+            # The generated project has no [tool.dataops]: as the command judges it.
+            report = run_checks(manifest, catalog, configured=False)
             rules.append(time.perf_counter() - start)
         assert report.as_dict() == data
         median = statistics.median(wall)
