@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
+from tooling.artifacts import read_run_results
 from tooling.ci.plan import TYPE_LABELS
 
 pytestmark = pytest.mark.e2e
@@ -63,9 +64,35 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "warehouse").mkdir()
     env = {"LABS_SHOP_WAREHOUSE": warehouse}
     common = ("--project-dir", ".", "--warehouse", warehouse)
-    ok(run_cli("build", "--skip-ingest", "--no-monitor", "--quiet", *common, cwd=root, env=env))
+    built = ok(
+        run_cli("build", "--skip-ingest", "--no-monitor", "--quiet", *common, cwd=root, env=env)
+    )
+    (root / "ci" / "build").mkdir(parents=True)
+    (root / "ci" / "build" / "output.txt").write_text(built.stdout)
+    shutil.copy(root / "target" / "run_results.json", root / "ci" / "build")
     ok(run_cli("state", "publish", "ci/state", *common, cwd=root, env=env))
     return root
+
+
+def test_build_summary_counts_no_op_apart_from_skip(repo: Path) -> None:
+    """dbt reports saved queries (and exposures) as NO-OP: not skipped, nothing failed."""
+    data = json.loads((repo / "ci" / "build" / "run_results.json").read_text())
+    no_op: dict[str, int] = {}
+    for r in data["results"]:
+        if r["status"] == "no-op":
+            no_op[r["unique_id"].split(".", 1)[0]] = (
+                no_op.get(r["unique_id"].split(".", 1)[0], 0) + 1
+            )
+    assert no_op.get("saved_query") == 1
+    counts = read_run_results(repo / "ci" / "build").counts()
+    for kind, n in no_op.items():
+        assert counts[kind]["no-op"] == n and counts[kind]["skip"] == 0
+    summary = (repo / "ci" / "build" / "output.txt").read_text()
+    header = next(line for line in summary.splitlines() if "resource" in line and "pass" in line)
+    assert "no-op" in header and "skip" in header
+    row = next(line for line in summary.splitlines() if "saved_query" in line).split()
+    # columns: resource pass warn error skip no-op
+    assert [c for c in row if c.isdigit()] == ["0", "0", "0", "0", "1"]
 
 
 def ci(repo: Path, out: Path, command: str, *extra: str) -> subprocess.CompletedProcess[str]:
