@@ -49,6 +49,7 @@ def check(
     list_rules: Annotated[
         bool, typer.Option("--list-rules", help="List the rules and exit.")
     ] = False,
+    dbt_vars: Vars = None,
     suggest_config: Annotated[
         bool,
         typer.Option(
@@ -64,7 +65,6 @@ def check(
             help="Check the models of installed packages too (config: include_packages).",
         ),
     ] = False,
-    dbt_vars: Vars = None,
     project_dir: ProjectDir = None,
     target: Target = None,
     profiles_dir: ProfilesDir = None,
