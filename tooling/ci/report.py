@@ -175,6 +175,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     if report["full"]:
         out.append("")
         out.append("Full build (no production state).")
+        out += _render_run(report)
     else:
         built = len(run.get("built", [])) if run else 0
         line = f"{len(modified)} modified; impact: {describe_counts(report['impacted_by_type'])}"
