@@ -207,3 +207,36 @@ def test_suggest_keeps_a_strict_project_strict() -> None:
     }
     report = run_checks(clean, None, {"convention": "dataops"})
     assert not [f for f in report.findings if f.rule == "naming"]
+
+
+def test_suggest_on_marts_outside_layer_folders() -> None:
+    """dbt Labs' small DuckDB demo keeps its marts directly under models/."""
+
+    def model(*fqn: str) -> dict:
+        name = fqn[-1]
+        return {
+            "unique_id": f"model.demo.{name}",
+            "resource_type": "model",
+            "package_name": "demo",
+            "name": name,
+            "fqn": ["demo", *fqn],
+            "depends_on": {"nodes": []},
+        }
+
+    models = [
+        model("customers"),
+        model("orders"),
+        model("staging", "stg_customers"),
+        model("staging", "stg_orders"),
+        model("mart", "finance", "revenue_by_day"),
+    ]
+    manifest = {"metadata": {"project_name": "demo"}, "nodes": {m["unique_id"]: m for m in models}}
+    suggestion = suggest(models)
+    assert suggestion.convention.require_layer is False
+    assert suggestion.convention.folders["marts"] == ["mart"]
+    assert suggestion.convention.naming["staging"] == ["stg_*"]
+    assert suggestion.convention.name == "dbt-labs"
+    pasted = tomllib.loads(suggestion.text)["tool"]["dataops"]["check"]
+    assert not [f for f in run_checks(manifest, None, pasted).findings if f.rule == "naming"]
+    strict = run_checks(manifest, None, {"convention": "dataops"}).findings
+    assert {f.node for f in strict if f.rule == "naming"} == {m["unique_id"] for m in models}
