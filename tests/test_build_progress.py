@@ -100,12 +100,13 @@ def test_plain_lines_without_a_terminal(tty_build: tuple[Path, int, str]) -> Non
         "build", "--skip-ingest", "--no-monitor", "-s", "stg_erp__orders", cwd=repo, timeout=600
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert not ANSI.search(result.stderr)
-    assert "ingest " not in result.stderr  # --skip-ingest
-    lines = [line for line in result.stderr.splitlines() if line.startswith("dbt [")]
+    assert not ANSI.search(result.stdout + result.stderr)
+    assert not result.stderr.strip(), result.stderr  # stderr is for errors only
+    assert "ingest " not in result.stdout  # --skip-ingest
+    lines = [line for line in result.stdout.splitlines() if line.startswith("dbt [")]
     results = json.loads((repo / "dbt_project" / "target" / "run_results.json").read_text())
     expected = {r["unique_id"] for r in results["results"]}
     seen = {line.split()[-1] for line in lines}
-    assert seen == expected, result.stderr
+    assert seen == expected, result.stdout
     assert lines[-1].startswith(f"dbt [{len(expected)}/{len(expected)}]")
     assert "build passed" in result.stdout

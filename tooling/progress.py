@@ -22,16 +22,18 @@ FAILED = {"error", "fail", "runtime error"}
 class BuildProgress:
     """The ingestion loader's progress sink and dbt's event callback, in one display."""
 
-    def __init__(self, console: Console) -> None:
-        self.console = console
+    def __init__(self, console: Console, lines: Console | None = None) -> None:
+        """Live on ``console`` when it is a terminal, else plain lines on ``lines``
+        (stdout, where dbt's log went: stderr keeps only errors)."""
         self.live = console.is_terminal
+        self.console = console if self.live else (lines or console)
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[unit]}"),
             TextColumn("{task.fields[current]}", markup=False),
-            console=console,
+            console=self.console,
             disable=not self.live,
             # The consoles write to whatever sys.stderr is at the time: a rich
             # FileProxy there would feed the display back into itself.

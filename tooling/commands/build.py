@@ -160,7 +160,7 @@ def build(
     # Default: live progress and no dbt console log; --verbose, --quiet and
     # --log-format json keep dbt's own output (full, errors only, JSON).
     live = not (LOG.json or STATE.verbose or quiet)
-    display = BuildProgress(err_console) if live else BarProgress(enabled=not LOG.json)
+    display = BuildProgress(err_console, console) if live else BarProgress(enabled=not LOG.json)
     try:
         with display as progress:
             outcome = run_build(
