@@ -94,6 +94,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-dbt", action="store_true", help="skip the dbt templater run")
     parser.add_argument("--crossover", action="store_true", help="1 vs 2 processes on k files")
+    parser.add_argument(
+        "--sqruff",
+        metavar="BIN",
+        help="a sqruff binary: lint the rendered SQL with it and with sqlfluff (raw templater)",
+    )
     args = parser.parse_args()
 
     # Bytecode caching on for every command (ours and the baselines): with
@@ -199,6 +204,65 @@ def main() -> None:
                 print(
                     f"{k} files: 1 process {one:.2f}s, 2 processes {two:.2f}s, ratio {two / one:.2f}"
                 )
+
+        if args.sqruff:
+            compare_sqruff(Path(args.sqruff), root, project, files, env)
+
+
+def compare_sqruff(sqruff: Path, root: Path, project: Path, files: list[Path], env: dict) -> None:
+    """sqruff vs sqlfluff on the same rendered SQL (what the dataops templater renders)."""
+    from sqlfluff.core import FluffConfig
+
+    from tooling.lint import templater as dataops_templater
+
+    dataops_templater.register()
+    rendered = root / "rendered"
+    rendered.mkdir()
+    config = FluffConfig(
+        configs={
+            "core": {"dialect": "duckdb", "templater": "dataops"},
+            "templater": {"dataops": {"project_dir": str(project)}},
+        }
+    )
+    templater = config.get_templater()
+    for path in files:
+        out, _ = templater.process(in_str=path.read_text(), fname=str(path), config=config)
+        (rendered / path.name).write_text(out.templated_str)
+    text = (REPO / ".sqlfluff").read_text().replace("templater = jinja", "templater = raw")
+    (rendered / ".sqlfluff").write_text(text)
+    names = sorted(p.name for p in rendered.glob("*.sql"))
+    fluff_t, out = timed(
+        [str(BIN / "sqlfluff"), "lint", "--processes", "2", "--format", "json", *names],
+        rendered,
+        env,
+    )
+    fluff = {
+        (Path(f["filepath"]).name, v["start_line_no"], v["code"])
+        for f in json.loads(out)
+        for v in f["violations"]
+    }
+    result = subprocess.run(
+        [str(sqruff), "lint", "--format", "json", *names],
+        cwd=rendered,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    start = time.perf_counter()
+    subprocess.run([str(sqruff), "lint", *names], cwd=rendered, env=env, capture_output=True)
+    sqruff_t = time.perf_counter() - start
+    data = json.loads(result.stdout or "{}")
+    ours = {
+        (Path(name).name, d["range"]["start"]["line"], d.get("code") or "")
+        for name, diags in data.items()
+        for d in diags
+    }
+    print(
+        f"sqruff on {len(names)} rendered files: {sqruff_t:.2f}s vs sqlfluff {fluff_t:.2f}s "
+        f"(2 processes); same (file, line, rule): {ours == fluff} ({len(ours)} sqruff, "
+        f"{len(fluff)} sqlfluff; only sqlfluff: {sorted(fluff - ours)[:4]}; only sqruff: "
+        f"{sorted(ours - fluff)[:4]})"
+    )
 
 
 if __name__ == "__main__":
