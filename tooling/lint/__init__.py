@@ -279,16 +279,6 @@ class LintConfig:
         return not self.problems
 
 
-def config_layers(
-    project_dir: Path, root: Path, templater: str = "jinja"
-) -> tuple[dict[str, Any], Path | None]:
-    """The .sqlfluff settings plus the chosen templater's, as one nested dict."""
-    config = lint_config(project_dir, root, templater)
-    if config.problems:
-        raise DataOpsError(config.problems[0])
-    return config.layers, config.config_file
-
-
 def lint_config(project_dir: Path, root: Path, templater: str = DEFAULT_TEMPLATER) -> LintConfig:
     """Read the nearest .sqlfluff and point it at the chosen templater.
 
