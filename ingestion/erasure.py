@@ -164,7 +164,8 @@ def predicate(
         # quarantine: the original record, as text
         if rel.entity.format == "csv":
             for file, pos in _csv_positions(con, rel, sub.column, root).items():
-                value = f"trim(split_part(_record, ',', {pos}), '\" ')"
+                record = "trim(_record, chr(10) || chr(13))"  # DuckDB keeps the line break
+                value = f"trim(split_part({record}, ',', {pos}), '\" ')"
                 sql, p = match(value, sub)
                 parts.append(f"(_source_file = {_lit(file)} and {sql})")
                 params += p
