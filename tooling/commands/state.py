@@ -9,7 +9,7 @@ import typer
 
 from tooling import state as state_mod
 from tooling.console import console
-from tooling.options import STATE, ProjectDir, Target, Warehouse
+from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars, Warehouse
 
 app = typer.Typer(help="Production state for slim CI (manifest, results, catalog, warehouse).")
 
@@ -22,6 +22,8 @@ def publish(
     project_dir: ProjectDir = None,
     target: Target = None,
     warehouse: Warehouse = None,
+    profiles_dir: ProfilesDir = None,
+    dbt_vars: Vars = None,
 ) -> None:
     """Copy the last build's manifest, run results, catalog and a PII-free warehouse into DIRECTORY.
 
@@ -31,7 +33,13 @@ def publish(
     replaced by keyed hashes (key in DATAOPS_PRIVACY_KEY), quarantine tables are
     left out.
     """
-    settings = STATE.settings(project_dir=project_dir, target=target, warehouse=warehouse)
+    settings = STATE.settings(
+        project_dir=project_dir,
+        target=target,
+        warehouse=warehouse,
+        profiles_dir=profiles_dir,
+        vars=dbt_vars,
+    )
     published = state_mod.publish(settings, directory)
     for path in published.files:
         console.print(f"wrote {path}")
