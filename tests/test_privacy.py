@@ -28,7 +28,8 @@ def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
-    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    """The one error line (a progress bar drawn before the failure may precede it)."""
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("error")]
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     return lines[0]
