@@ -90,6 +90,7 @@ def test_configuration_page_names_every_key() -> None:
         schema.EntitySpec,
         schema.Pagination,
         schema.Auth,
+        schema.SubjectLink,
     ]
     keys = {f.alias or n for m in models for n, f in m.model_fields.items()}
     keys |= {f.name for f in dataclasses.fields(MonitorConfig)}
