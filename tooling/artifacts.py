@@ -52,6 +52,12 @@ class NodeResult:
     failures: int | None = None
     message: str | None = None
 
+    @property
+    def reason(self) -> str:
+        """The last line of dbt's message: for a Python model, the exception it raised."""
+        lines = [line.strip() for line in (self.message or "").splitlines() if line.strip()]
+        return lines[-1] if lines else self.status
+
 
 @dataclass
 class RunSummary:

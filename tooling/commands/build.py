@@ -208,5 +208,7 @@ def build(
             f"error: build failed: {len(failed)} node(s) errored or failed"
             + (f": {names}" if names else "")
         )
+        for node in failed[:5]:
+            err_console.print(f"  {node.unique_id}: {node.reason}", markup=False, soft_wrap=True)
         raise typer.Exit(1)
     console.print("[green]build passed[/green]")

@@ -10,8 +10,9 @@ the holdout, the same for a naive baseline (the training base rate for everyone)
 counts, a sha256 fingerprint of the training data and the sha256 of the joblib artefact,
 which is stored content-addressed as <warehouse folder>/ml_artifacts/<model hash>.joblib,
 so the same data and seed give the same hash (and file). It also stores, per feature, the
-decile edges of the training rows with the training and scoring populations' shares per
-bin, from which `dataops monitor` computes the population stability index.
+decile edges of the holdout rows (the newest labelled population the run validated on, the
+drift reference) with the holdout's and the scoring population's shares per bin, from
+which `dataops monitor` computes the population stability index.
 
 Bad input raises one line naming this model and the cause: too few training rows, a single
 class, NaN features, scikit-learn missing. Nothing downstream (fct_customer_scores) is
@@ -81,18 +82,28 @@ def _metrics(sk_metrics, np, y, p):
     }
 
 
-def _profile(np, train, score):
-    """Per feature: decile edges of the training rows, and both populations' bin shares."""
+def _profile(np, reference, current):
+    """Per feature: decile edges of the reference rows, and both populations' bin shares.
+
+    Bin i holds edges[i-1] <= x < edges[i] (bin 0 below the first edge, the last bin at or
+    above the last edge).
+    """
     profile = {}
     for i, name in enumerate(FEATURES):
-        edges = np.unique(np.quantile(train[:, i], np.linspace(0, 1, BINS + 1)[1:-1]))
+        edges = np.unique(np.quantile(reference[:, i], np.linspace(0, 1, BINS + 1)[1:-1]))
         shares = []
-        for values in (train[:, i], score[:, i]):
+        for values in (reference[:, i], current[:, i]):
             counts = np.bincount(
                 np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1
             )
             shares.append([round(float(c) / max(len(values), 1), 6) for c in counts])
-        profile[name] = {"edges": [float(e) for e in edges], "train": shares[0], "score": shares[1]}
+        profile[name] = {
+            "edges": [float(e) for e in edges],
+            "reference": shares[0],
+            "current": shares[1],
+            "reference_rows": int(len(reference)),
+            "current_rows": int(len(current)),
+        }
     return profile
 
 
@@ -185,7 +196,7 @@ def model(dbt, session):
         "data_fingerprint": fingerprint.hexdigest(),
         "model_hash": model_hash,
         "artifact_path": str(artifact),
-        "feature_profile": json.dumps(_profile(np, x_train, x_score), sort_keys=True),
+        "feature_profile": json.dumps(_profile(np, x_holdout, x_score), sort_keys=True),
     }
     if any(isinstance(v, float) and not math.isfinite(v) for v in row.values()):
         _fail(f"a holdout metric is not finite: {row}")
