@@ -113,3 +113,15 @@ def read_run_results(target_dir: Path) -> RunSummary:
             )
         )
     return RunSummary(nodes=nodes, elapsed=float(data.get("elapsed_time") or 0.0))
+
+
+def disabled_models(target_dir: Path) -> list[str]:
+    """Names of the models the manifest lists as disabled by config (e.g. per target)."""
+    manifest = load_optional(target_dir / "manifest.json", "manifest.json") or {}
+    names = {
+        str(node.get("name"))
+        for nodes in (manifest.get("disabled") or {}).values()
+        for node in nodes
+        if node.get("resource_type") == "model"
+    }
+    return sorted(names)
