@@ -16,6 +16,7 @@ import csv
 import hashlib
 import json
 import math
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -347,3 +348,21 @@ def test_shifted_batch_raises_drift_naming_the_features(scenario: Scenario) -> N
     assert status.returncode == 0, status.stderr
     keys = {i["key"] for i in json.loads(status.stdout)["open_incidents"]}
     assert "model.dataops.fct_reorder_model_runs:recency_days" in keys
+
+
+def test_report_charts_the_model_runs_and_the_drift(scenario: Scenario, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = run_cli("monitor", "report", "--out", str(out), cwd=scenario.repo)
+    assert result.returncode == 0, result.stderr
+    html = out.read_text()
+    recorded = query(scenario.store, "select count(distinct run_id) from model_runs")[0][0]
+    assert recorded >= 4  # first, second, shuffled (recorded even though the gate failed), shifted
+    auc_points = re.findall(r'data-series="fct_reorder_model_runs roc_auc"', html)
+    assert len(auc_points) == recorded
+    bars = dict(
+        re.findall(r'data-label="fct_reorder_model_runs\.(\w+)" data-value="([\d.e-]+)"', html)
+    )
+    assert set(bars) == set(FEATURES)
+    assert float(bars["recency_days"]) == pytest.approx(
+        scenario.snapshots["shifted_psi"]["recency_days"], abs=1e-3
+    )
