@@ -16,8 +16,10 @@ import csv
 import hashlib
 import json
 import math
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ import pytest
 from conftest import copy_repo, run_cli
 
 from ingestion.generate import generate
+from tooling.artifacts import disabled_models
 
 pytestmark = pytest.mark.e2e
 
@@ -366,3 +369,27 @@ def test_report_charts_the_model_runs_and_the_drift(scenario: Scenario, tmp_path
     assert float(bars["recency_days"]) == pytest.approx(
         scenario.snapshots["shifted_psi"]["recency_days"], abs=1e-3
     )
+
+
+def test_ml_models_disabled_by_config_leave_the_rest(scenario: Scenario, tmp_path: Path) -> None:
+    """With the enable flag off (as on a target without Python models) dbt drops the ML models."""
+    dbt = Path(sys.executable).parent / "dbt"
+    project = scenario.repo / "dbt_project"
+    result = subprocess.run(
+        [str(dbt), "parse", "--vars", "{ml_enabled: false}", "--target-path", str(tmp_path)],
+        cwd=project,
+        env={**os.environ, "DBT_PROFILES_DIR": str(project), "DO_NOT_TRACK": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    python_models = {"fct_reorder_model_runs", "fct_customer_score_candidates"}
+    expected = sorted(python_models | {"fct_customer_scores"})
+    assert disabled_models(tmp_path) == expected
+    names = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    assert not names & set(expected) and "fct_customer_features" in names
+    built = json.loads((project / "target/manifest.json").read_text())
+    enabled = {n["name"] for n in built["nodes"].values() if n["resource_type"] == "model"}
+    assert set(expected) <= enabled and names == enabled - set(expected)
