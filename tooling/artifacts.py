@@ -54,8 +54,13 @@ class NodeResult:
 
     @property
     def reason(self) -> str:
-        """The last line of dbt's message: for a Python model, the exception it raised."""
-        lines = [line.strip() for line in (self.message or "").splitlines() if line.strip()]
+        """The last line of dbt's message (for a Python model, the exception it raised),
+        leaving out dbt's "> in macro ..." / "> called by ..." trail."""
+        lines = [
+            line.strip()
+            for line in (self.message or "").splitlines()
+            if line.strip() and not line.strip().startswith(">")
+        ]
         return lines[-1] if lines else self.status
 
 
