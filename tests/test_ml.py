@@ -27,7 +27,8 @@ import duckdb
 import joblib
 import numpy as np
 import pytest
-from conftest import copy_repo, run_cli
+import yaml
+from conftest import REPO, copy_repo, run_cli
 
 from ingestion.generate import generate
 from tooling.artifacts import disabled_models
@@ -35,15 +36,11 @@ from tooling.artifacts import disabled_models
 pytestmark = pytest.mark.e2e
 
 SCALE = 0.1
-FEATURES = (
-    "recency_days",
-    "frequency_orders",
-    "monetary_usd",
-    "refund_count",
-    "online_order_share",
-    "event_count",
-    "session_count",
-    "cart_add_count",
+# The features the models train on, as dbt_project.yml configures them for the ml folder.
+FEATURES = tuple(
+    yaml.safe_load((REPO / "dbt_project/dbt_project.yml").read_text())["models"]["dataops"][
+        "marts"
+    ]["ml"]["+ml_features"].split()
 )
 ML = ("--skip-ingest", "--select", "fct_customer_features+")
 LABEL_SQL = "then coalesce(labels.next_orders, 0) > 0"

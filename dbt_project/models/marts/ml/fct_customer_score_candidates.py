@@ -10,20 +10,11 @@ import hashlib
 from pathlib import Path
 
 MODEL = "fct_customer_score_candidates"
-FEATURES = (
-    "recency_days",
-    "frequency_orders",
-    "monetary_usd",
-    "refund_count",
-    "online_order_share",
-    "event_count",
-    "session_count",
-    "cart_add_count",
-)
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    features = tuple(str(dbt.config.get("ml_features")).split())
     try:
         import joblib
         import numpy as np
@@ -41,7 +32,7 @@ def model(dbt, session):
     if hashlib.sha256(blob).hexdigest() != model_hash:
         raise ValueError(f"{MODEL}: the artefact {artifact_path} does not match its hash")
     pipeline = joblib.load(artifact_path)
-    columns = ", ".join(f"cast({name} as double) as {name}" for name in FEATURES)
+    columns = ", ".join(f"cast({name} as double) as {name}" for name in features)
     data = (
         dbt.ref("fct_customer_features")
         .filter("snapshot_role = 'score'")
@@ -49,7 +40,7 @@ def model(dbt, session):
         .order("customer_id")
         .fetchnumpy()
     )
-    x = np.column_stack([np.asarray(data[name], dtype="float64") for name in FEATURES])
+    x = np.column_stack([np.asarray(data[name], dtype="float64") for name in features])
     probabilities = pipeline.predict_proba(x)[:, 1] if len(x) else np.array([])
     return pa.table(
         {

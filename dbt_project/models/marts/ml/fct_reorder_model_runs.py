@@ -28,16 +28,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 MODEL = "fct_reorder_model_runs"
-FEATURES = (
-    "recency_days",
-    "frequency_orders",
-    "monetary_usd",
-    "refund_count",
-    "online_order_share",
-    "event_count",
-    "session_count",
-    "cart_add_count",
-)
 BINS = 10
 
 
@@ -49,16 +39,16 @@ def _fail(cause):
     raise TrainingError(f"{MODEL}: {cause}")
 
 
-def _load(dbt):
-    columns = ", ".join(f"cast({name} as double) as {name}" for name in FEATURES)
+def _load(dbt, features):
+    columns = ", ".join(f"cast({name} as double) as {name}" for name in features)
     relation = dbt.ref("fct_customer_features").project(
         f"customer_id, cutoff_date, snapshot_role, has_next_order, {columns}"
     )
     return relation.order("cutoff_date, customer_id").fetchnumpy()
 
 
-def _matrix(np, data, mask):
-    return np.column_stack([np.asarray(data[name], dtype="float64")[mask] for name in FEATURES])
+def _matrix(np, data, mask, features):
+    return np.column_stack([np.asarray(data[name], dtype="float64")[mask] for name in features])
 
 
 def _calibration_error(np, y, p):
@@ -82,14 +72,14 @@ def _metrics(sk_metrics, np, y, p):
     }
 
 
-def _profile(np, reference, current):
+def _profile(np, reference, current, features):
     """Per feature: decile edges of the reference rows, and both populations' bin shares.
 
     Bin i holds edges[i-1] <= x < edges[i] (bin 0 below the first edge, the last bin at or
     above the last edge).
     """
     profile = {}
-    for i, name in enumerate(FEATURES):
+    for i, name in enumerate(features):
         edges = np.unique(np.quantile(reference[:, i], np.linspace(0, 1, BINS + 1)[1:-1]))
         shares = []
         for values in (reference[:, i], current[:, i]):
@@ -101,8 +91,8 @@ def _profile(np, reference, current):
             "edges": [float(e) for e in edges],
             "reference": shares[0],
             "current": shares[1],
-            "reference_rows": int(len(reference)),
-            "current_rows": int(len(current)),
+            "reference_rows": len(reference),
+            "current_rows": len(current),
         }
     return profile
 
@@ -118,6 +108,7 @@ def _artifact_dir(session):
 
 def model(dbt, session):
     dbt.config(materialized="incremental", incremental_strategy="append")
+    features = tuple(str(dbt.config.get("ml_features")).split())
     seed = int(dbt.config.get("ml_seed"))
     hyperparameters = {
         "C": float(dbt.config.get("ml_c")),
@@ -136,11 +127,11 @@ def model(dbt, session):
     except ImportError as exc:
         _fail(f"scikit-learn (with numpy and joblib) is not installed: {exc}")
 
-    data = _load(dbt)
+    data = _load(dbt, features)
     role = np.asarray(data["snapshot_role"]).astype(str)
     train, holdout, score = role == "train", role == "holdout", role == "score"
-    x_all = _matrix(np, data, np.ones(len(role), dtype=bool))
-    bad = [name for i, name in enumerate(FEATURES) if not np.isfinite(x_all[:, i]).all()]
+    x_all = _matrix(np, data, np.ones(len(role), dtype=bool), features)
+    bad = [name for i, name in enumerate(features) if not np.isfinite(x_all[:, i]).all()]
     if bad:
         _fail(f"NaN or infinite values in feature(s) {', '.join(bad)} of fct_customer_features")
     labels = np.asarray(data["has_next_order"], dtype=object)
@@ -196,7 +187,7 @@ def model(dbt, session):
         "data_fingerprint": fingerprint.hexdigest(),
         "model_hash": model_hash,
         "artifact_path": str(artifact),
-        "feature_profile": json.dumps(_profile(np, x_holdout, x_score), sort_keys=True),
+        "feature_profile": json.dumps(_profile(np, x_holdout, x_score, features), sort_keys=True),
     }
     if any(isinstance(v, float) and not math.isfinite(v) for v in row.values()):
         _fail(f"a holdout metric is not finite: {row}")
