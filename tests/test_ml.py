@@ -398,3 +398,31 @@ def test_ml_models_disabled_by_config_leave_the_rest(scenario: Scenario, tmp_pat
     built = json.loads((project / "target/manifest.json").read_text())
     enabled = {n["name"] for n in built["nodes"].values() if n["resource_type"] == "model"}
     assert set(expected) <= enabled and names == enabled - set(expected)
+
+
+def test_lineage_shows_the_python_model_and_its_inputs(scenario: Scenario) -> None:
+    result = run_cli(
+        "lineage",
+        "fct_reorder_model_runs",
+        "--upstream",
+        "1",
+        "--downstream",
+        "1",
+        "--format",
+        "json",
+        cwd=scenario.repo,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    manifest = json.loads((scenario.repo / "dbt_project/target/manifest.json").read_text())
+    node = manifest["nodes"]["model.dataops.fct_reorder_model_runs"]
+    assert node["language"] == "python"
+    assert {n["unique_id"] for n in data["upstream"]} == set(node["depends_on"]["nodes"])
+    runs_id = "model.dataops.fct_reorder_model_runs"
+    children = {
+        uid
+        for uid, n in manifest["nodes"].items()
+        if n["resource_type"] == "model" and runs_id in n["depends_on"]["nodes"]
+    }
+    assert children == {"model.dataops.fct_customer_score_candidates"}
+    assert {n["unique_id"] for n in data["downstream"]} == children
