@@ -210,6 +210,12 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     sc.snapshots["first_scores"] = scores(sc.warehouse)
     sc.snapshots["first_psi"] = feature_psi(sc.warehouse)
     sc.snapshots["first_drift"] = drift_incidents(sc.store)
+    columns = ", ".join(f"{f}::double" for f in FEATURES)
+    sc.snapshots["first_holdout"] = query(
+        sc.warehouse,
+        f"select {columns}, has_next_order::int from marts.fct_customer_features "
+        "where snapshot_role = 'holdout' order by cutoff_date, customer_id",
+    )
 
     second = sc.build("second", *ML)
     assert second.returncode == 0, ok(second)
@@ -255,13 +261,7 @@ def test_holdout_auc_above_070_and_the_baseline(scenario: Scenario) -> None:
     # Recomputed here: the stored artefact's predictions on the holdout snapshot.
     assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == model_hash
     assert Path(path).parent == scenario.warehouse.parent / "ml_artifacts"
-    columns = ", ".join(f"{f}::double" for f in FEATURES)
-    rows = query(
-        scenario.warehouse,
-        f"select {columns}, has_next_order::int from marts.fct_customer_features "
-        "where snapshot_role = 'holdout' order by cutoff_date, customer_id",
-    )
-    data = np.array(rows, dtype=float)
+    data = np.array(scenario.snapshots["first_holdout"], dtype=float)
     assert len(data) == holdout_rows > 300
     predicted = joblib.load(path).predict_proba(data[:, :-1])[:, 1]
     recomputed = rank_auc(data[:, -1].astype(int), predicted)
