@@ -40,9 +40,10 @@ GRAPH_TYPES = ("model", "source", "seed", "snapshot", "exposure")
 
 def dbt_ls(project: Path, env: dict[str, str], selector: str) -> set[str]:
     dbt = Path(sys.executable).parent / "dbt"
+    where = ["--project-dir", str(project), "--profiles-dir", str(project)]
+    output = ["--output", "json", "--output-keys", "unique_id"]
     result = subprocess.run(
-        [str(dbt), "--quiet", "ls", "--project-dir", str(project), "--profiles-dir", str(project)]
-        + ["-s", *selector.split(), "--output", "json", "--output-keys", "unique_id"],
+        [str(dbt), "--quiet", "ls", *where, "-s", *selector.split(), *output],
         cwd=project,
         env=env,
         capture_output=True,
@@ -104,9 +105,7 @@ def overlapping_boxes(boxes: list[dict[str, float]]) -> list[tuple[str, str]]:
     active: list[dict[str, float]] = []
     for box in sorted(boxes, key=lambda b: b["x1"]):
         active = [a for a in active if a["x2"] > box["x1"]]
-        out += [
-            (a["id"], box["id"]) for a in active if a["y1"] < box["y2"] and box["y1"] < a["y2"]
-        ]
+        out += [(a["id"], box["id"]) for a in active if a["y1"] < box["y2"] and box["y1"] < a["y2"]]
         active.append(box)
     return out
 
@@ -204,7 +203,9 @@ def test_graph_page_selectors_focus_paths_and_geometry(
 
             # The path between a source and a mart: every node on some path.
             mart = next(iter(sorted(u for u in reach(clicked, children, None) if "fct_" in u)))
-            source = next(u for u in sorted(reach(clicked, parents, None)) if u.startswith("source."))
+            source = next(
+                u for u in sorted(reach(clicked, parents, None)) if u.startswith("source.")
+            )
             page.fill("#path-from", source.split(".")[-1])
             page.fill("#path-to", mart.split(".")[-1])
             page.click("#path-go")

@@ -20,10 +20,12 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from tooling.docs.column_graph import column_graph
 from tooling.docs.graph_page import graph_data, script_json
 from tooling.docs.svg import render_svg
 from tooling.lineage.columns import (
     ColumnLineage,
+    column_children,
     compute_column_lineage,
     lineage_counts,
     relation_columns,
@@ -222,7 +224,7 @@ def build_site(
     (out_dir / "assets").mkdir(parents=True, exist_ok=True)
     static = resources.files("tooling.docs") / "static"
     (out_dir / "assets" / "vendor").mkdir()
-    for asset in ("style.css", "search.js", "graph.js", *VENDORED):
+    for asset in ("style.css", "search.js", "graph.js", "columns.js", *VENDORED):
         (out_dir / "assets" / asset).write_bytes((static / asset).read_bytes())
 
     env = _env()
@@ -231,6 +233,8 @@ def build_site(
 
     def href_from_node(uid: str) -> str:
         return page_name(uid)
+
+    reverse = column_children(lineage_map)
 
     for uid in graph.depth_order():
         node = graph.nodes[uid]
@@ -287,6 +291,15 @@ def build_site(
             )
         config = entry.get("config") or {}
         focus = neighbourhood(graph, uid, levels, levels)
+        column_data = column_graph(
+            uid,
+            [c["name"] for c in columns if c["lineage_status"] != "not_produced"],
+            lineage_map,
+            reverse,
+            graph,
+            levels,
+            href_from_node,
+        )
         context = {
             **common,
             "root": "../",
@@ -323,6 +336,7 @@ def build_site(
                 ],
                 "sql": entry.get("compiled_code") or entry.get("raw_code") or "",
             },
+            "column_json": script_json(column_data) if column_data["edges"] else None,
             "focus_svg": render_svg(
                 graph, focus, href=href_from_node, focus=uid, title=f"lineage of {node.label}"
             ),
