@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tooling.errors import UsageError
+from tooling.manifest import walk as manifest_walk
 
 GRAPH_TYPES = (
     "model",
@@ -104,17 +105,7 @@ def build_graph(manifest: dict[str, Any]) -> LineageGraph:
 def walk(graph: LineageGraph, start: str, *, direction: str, depth: int | None) -> dict[str, int]:
     """Nodes reachable from ``start`` going ``up`` or ``down``, with their distance."""
     edges = graph.parents if direction == "up" else graph.children
-    seen = {start: 0}
-    queue = deque([start])
-    while queue:
-        uid = queue.popleft()
-        if depth is not None and seen[uid] >= depth:
-            continue
-        for nxt in edges.get(uid, []):
-            if nxt not in seen:
-                seen[nxt] = seen[uid] + 1
-                queue.append(nxt)
-    return seen
+    return manifest_walk(edges, [start], depth=depth)
 
 
 def neighbourhood(
