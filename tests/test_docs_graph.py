@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run_dbt
 
 from tooling.devtools.workspace import CHROMIUM, CHROMIUM_ARGS
 from tooling.docs.serve import make_server
@@ -39,17 +38,8 @@ GRAPH_TYPES = ("model", "source", "seed", "snapshot", "exposure")
 
 
 def dbt_ls(project: Path, env: dict[str, str], selector: str) -> set[str]:
-    dbt = Path(sys.executable).parent / "dbt"
-    where = ["--project-dir", str(project), "--profiles-dir", str(project)]
     output = ["--output", "json", "--output-keys", "unique_id"]
-    result = subprocess.run(
-        [str(dbt), "--quiet", "ls", *where, "-s", *selector.split(), *output],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_dbt(project, env, "ls", "-s", *selector.split(), *output)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     ids = {json.loads(line)["unique_id"] for line in result.stdout.splitlines() if line.strip()}
     # The graph page shows models, sources, seeds, snapshots, exposures and the
