@@ -29,10 +29,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 MODELS = 1540  # + 462 sources = 2,002 nodes
 TARGET = "int_items_0300_joined"
-# A union of five terms: depths, @, an intersection of path and parents.
+# A union of six terms: depths, @, intersections of path, parents and resource
+# type, a source with its children, an fqn wildcard.
 COMPLEX = (
     "fct_items_0002+1 2+fct_items_0003 @stg_synth__items_0007 "
-    "path:models/staging,+int_items_0500_joined source:synth.src_0011+1"
+    "path:models/staging,+int_items_0500_joined "
+    "resource_type:source,+fct_items_0004,path:models "
+    "source:synth.src_0011+1 marts.core.dim_items_000*"
 )
 GRAPH_TYPES = ("model", "source", "seed", "snapshot", "exposure")
 
