@@ -117,6 +117,19 @@ def _meta(entry: dict[str, Any]) -> dict[str, Any]:
     return {**(entry.get("meta") or {}), **((entry.get("config") or {}).get("meta") or {})}
 
 
+def _access(config: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """Who may do what (dbt ``grants``: privilege -> roles), e.g. [("select", [...])]."""
+    grants = config.get("grants") or {}
+    if not isinstance(grants, dict):
+        return []
+    out = []
+    for privilege, roles in sorted(grants.items()):
+        names = [roles] if isinstance(roles, str) else [str(r) for r in roles or []]
+        if names:
+            out.append((str(privilege).lstrip("+"), names))
+    return out
+
+
 def _owner(entry: dict[str, Any], groups: dict[str, Any]) -> str | None:
     owner = entry.get("owner")
     if isinstance(owner, dict) and (owner.get("name") or owner.get("email")):
@@ -312,6 +325,7 @@ def build_site(
                 "path": entry.get("original_file_path"),
                 "materialized": config.get("materialized"),
                 "owner": _owner(entry, groups),
+                "access": _access(config),
                 "tags": sorted({*(entry.get("tags") or []), *(config.get("tags") or [])}),
                 "run": statuses.get(uid),
                 "url": _safe_url(entry.get("url")),
