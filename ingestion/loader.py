@@ -26,6 +26,7 @@ import contextlib
 import csv
 import hashlib
 import io
+import json
 import shutil
 import tempfile
 import time
@@ -194,19 +195,25 @@ def _list(paths: Iterable[Path]) -> str:
 
 
 def _csv_header(entity: Entity, file: LandingFile) -> tuple[str, ...]:
+    # Only the header line is decoded here: a bad byte in a data row is the CSV
+    # reader's to quarantine, wherever in the file it is. A UTF-8 BOM is accepted.
     try:
-        with file.path.open("r", encoding="utf-8", newline="") as handle:
-            first = handle.readline()
-    except UnicodeDecodeError:
-        raise SourceFileError(f"{entity.qualified}: {file.relative} is not UTF-8 text") from None
+        with file.path.open("rb") as handle:
+            first = handle.readline().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceFileError(
+            f"{entity.qualified}: {file.relative}: the header line is not UTF-8 "
+            f"(byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+        ) from None
     header = tuple(h.strip() for h in next(csv.reader(io.StringIO(first)), []))
     if not header:
         raise SourceFileError(f"{entity.qualified}: {file.relative} has no header line")
     bad = [h for h in header if not IDENTIFIER.match(h)]
     if bad or len(set(header)) != len(header):
+        shown = ", ".join(ascii(h) for h in bad) if bad else "a repeated name"
         raise SourceFileError(
-            f"{entity.qualified}: {file.relative} has header {','.join(header)}; column names "
-            "must be unique identifiers"
+            f"{entity.qualified}: {file.relative} has header {','.join(header)!a}; column names "
+            f"must be unique identifiers (culprit: {shown})"
         )
     return header
 
@@ -218,11 +225,21 @@ def _source_file_expr(files: list[LandingFile], root: Path) -> str:
 
 
 def _file_parts(
-    con: duckdb.DuckDBPyConnection, entity: Entity, files: list[LandingFile], root: Path
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    files: list[LandingFile],
+    root: Path,
+    *,
+    spooled: dict[str, Path] | None = None,
 ) -> list[Part]:
-    """Group files by header (CSV) or schema (Parquet); one reader call per group."""
+    """Group files by header (CSV) or schema (Parquet); one reader call per group.
+
+    ``spooled``: NDJSON files whose bad records went to quarantine, read from
+    their cleaned copy (one group each, so ``_source_file`` names the original).
+    """
     root = root.resolve()
-    paths = {f.relative: root / f.relative for f in files}
+    spooled = spooled or {}
+    paths = {f.relative: spooled.get(f.relative, root / f.relative) for f in files}
     groups: dict[tuple, list[LandingFile]] = {}
     if entity.format == "csv":
         for f in files:
@@ -239,7 +256,11 @@ def _file_parts(
                 ) from None
             groups.setdefault(tuple((r[0], r[1]) for r in schema), []).append(f)
     else:
-        groups[()] = list(files)
+        groups[()] = [f for f in files if f.relative not in spooled]
+        for f in files:
+            if f.relative in spooled:
+                groups[("cleaned", f.relative)] = [f]
+        groups = {k: v for k, v in groups.items() if v}
     parts: list[Part] = []
     for index, (signature, group) in enumerate(groups.items()):
         source_file = _source_file_expr(group, root)
@@ -307,6 +328,57 @@ def _file_parts(
                 )
             )
     return parts
+
+
+def _ndjson_quarantine(
+    con: duckdb.DuckDBPyConnection, entity: Entity, files: list[LandingFile]
+) -> tuple[dict[str, Path], list[tuple[str, str, str | None]], Path | None]:
+    """Quarantine malformed NDJSON records instead of failing the entity.
+
+    The common case costs one DuckDB check over all files; only a file DuckDB
+    cannot read is parsed line by line here: each bad line becomes a
+    quarantine row (reason with its line number, the line as the record), the
+    good ones go to a cleaned copy that is loaded in the file's name.
+    """
+    if not files:
+        return {}, [], None
+    try:
+        con.execute(
+            f"describe select * from read_json({_list(f.path for f in files)}, "
+            "format = 'newline_delimited', union_by_name = true, sample_size = -1)"
+        ).fetchall()
+        return {}, [], None
+    except duckdb.Error:
+        pass  # some file has a bad record: find it below
+    spool = Path(tempfile.mkdtemp(prefix=f"dataops-{entity.source}-{entity.name}-clean-"))
+    spooled: dict[str, Path] = {}
+    bad: list[tuple[str, str, str | None]] = []
+    for index, f in enumerate(files):
+        try:
+            con.execute(
+                f"describe select * from read_json({_list([f.path])}, "
+                "format = 'newline_delimited', sample_size = -1)"
+            ).fetchall()
+            continue
+        except duckdb.Error:
+            pass
+        clean = spool / f"{index:06d}.ndjson"
+        with f.path.open("rb") as src, clean.open("wb") as dst:
+            for number, raw in enumerate(src, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    record = json.loads(raw)
+                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                    reason = f"line {number}: malformed JSON ({getattr(exc, 'msg', 'not UTF-8')})"
+                else:
+                    if isinstance(record, dict):
+                        dst.write(raw.rstrip(b"\r\n") + b"\n")
+                        continue
+                    reason = f"line {number}: a record must be a JSON object"
+                bad.append((reason, raw.decode("utf-8", "replace").rstrip("\r\n"), f.relative))
+        spooled[f.relative] = clean
+    return spooled, bad, spool
 
 
 def _check_record_path(con: duckdb.DuckDBPyConnection, entity: Entity, plist: str) -> None:
@@ -952,7 +1024,11 @@ def _extract(
     since: str | None,
 ) -> Extracted:
     if ent.kind == "files":
-        return Extracted(_file_parts(con, ent, files, landing_root), [], ent.location)
+        if ent.format != "ndjson":
+            return Extracted(_file_parts(con, ent, files, landing_root), [], ent.location)
+        spooled, bad, cleanup = _ndjson_quarantine(con, ent, files)
+        parts = _file_parts(con, ent, files, landing_root, spooled=spooled)
+        return Extracted(parts, bad, ent.location, cleanup)
     spool = Path(tempfile.mkdtemp(prefix=f"dataops-{ent.source}-{ent.name}-"))
     try:
         if ent.kind == "rest_api":
