@@ -212,7 +212,7 @@ def _csv_header(entity: Entity, file: LandingFile) -> tuple[str, ...]:
     if bad or len(set(header)) != len(header):
         shown = ", ".join(ascii(h) for h in bad) if bad else "a repeated name"
         raise SourceFileError(
-            f"{entity.qualified}: {file.relative} has header {','.join(header)!a}; column names "
+            f"{entity.qualified}: {file.relative} has header {','.join(header)}; column names "
             f"must be unique identifiers (culprit: {shown})"
         )
     return header
