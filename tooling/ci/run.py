@@ -289,8 +289,30 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def require_production_warehouse(
+    prod: state_mod.ProductionState | None, state_dir: Path | None
+) -> None:
+    """A deferred build reads production data: a state without its warehouse is an error."""
+    if prod is not None and prod.warehouse is None:
+        raise DataOpsError(
+            f"the production state {state_dir} has no {state_mod.STATE_WAREHOUSE}: deferred "
+            "models would read nothing; publish it with `dataops state publish`, or pass --full"
+        )
+
+
 def prepare_ci_warehouse(paths: CiPaths, prod: state_mod.ProductionState | None) -> list[str]:
     """A fresh CI file with a view over each production relation that is source data."""
+    import duckdb
+
+    try:
+        return _prepare_ci_warehouse(paths, prod)
+    except duckdb.Error as exc:
+        where = prod.warehouse if prod is not None else paths.warehouse
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataOpsError(f"cannot prepare the CI warehouse from {where}: {first}") from None
+
+
+def _prepare_ci_warehouse(paths: CiPaths, prod: state_mod.ProductionState | None) -> list[str]:
     import duckdb
 
     for stale in (paths.warehouse, paths.warehouse.with_name(paths.warehouse.name + ".wal")):
@@ -357,6 +379,8 @@ def run(
     )
     save_json(paths.plan, the_plan.to_dict())
     outcome = RunOutcome(plan=the_plan)
+    if not the_plan.full:
+        require_production_warehouse(prod, state_dir)
     prepare_ci_warehouse(paths, prod)
     if prod is not None and prod.warehouse is not None:
         isolation.private_copy(prod.warehouse, paths.production_copy(prod.warehouse))
