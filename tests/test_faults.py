@@ -483,3 +483,40 @@ def test_csv_bom_and_a_late_bad_byte(project: dict, capsys: pytest.CaptureFixtur
         kept = con.execute("select _source_file, _line from raw_erp._quarantine_items").fetchall()
     assert ids == [(4,), (6,)]
     assert kept == [("erp/items/items_2026-10-04.csv", 2)]
+
+
+def test_rich_markup_in_a_column_name_is_text(
+    fake_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    column = "[/dim]x"
+    node = {
+        "unique_id": "model.p.m",
+        "resource_type": "model",
+        "name": "m",
+        "package_name": "p",
+        "original_file_path": "models/m.sql",
+        "path": "m.sql",
+        "fqn": ["p", "m"],
+        "schema": "main",
+        "database": "w",
+        "alias": "m",
+        "columns": {column: {"name": column, "description": ""}},
+        "depends_on": {"nodes": [], "macros": []},
+        "compiled_code": f'select 1 as "{column}"',
+        "config": {"materialized": "table"},
+        "tags": [],
+    }
+    manifest = {
+        "metadata": {"project_name": "p"},
+        "nodes": {"model.p.m": node},
+        "sources": {},
+        "exposures": {},
+        "parent_map": {"model.p.m": []},
+        "child_map": {"model.p.m": []},
+    }
+    (fake_project / "target" / "manifest.json").write_text(json.dumps(manifest))
+    rc, out, err = run(
+        ["--project-dir", str(fake_project), "lineage", "m", "--column", column], capsys
+    )
+    assert rc == 0, err
+    assert f"m.{column}" in out

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from ingestion.redact import redact_value
 from tooling import state as state_mod
 from tooling.artifacts import read_json, read_run_results
 from tooling.ci import diff as diff_mod
@@ -562,7 +563,7 @@ def make_report(
         if paths.diff.is_file()
         else None
     )
-    return report_mod.build_report(
+    report = report_mod.build_report(
         the_plan,
         run=load_run(ci_dir),
         diff=diff_result,
@@ -570,3 +571,5 @@ def make_report(
         check=load_optional_json(check_json, "check JSON"),
         project_prefix=report_mod.project_prefix(settings.project_dir, settings.root),
     )
+    # A pull-request comment is public: diff samples or error texts lose any secret.
+    return redact_value(report)
