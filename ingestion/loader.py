@@ -231,6 +231,7 @@ def _file_parts(
     root: Path,
     *,
     spooled: dict[str, Path] | None = None,
+    ndjson_schema: list[tuple] | None = None,
 ) -> list[Part]:
     """Group files by header (CSV) or schema (Parquet); one reader call per group.
 
@@ -289,7 +290,8 @@ def _file_parts(
                 )
             )
         elif entity.format == "ndjson":
-            columns = {**entity.columns, **_ndjson_new_keys(con, entity, plist)}
+            known = ndjson_schema if not spooled else None  # all files, already described
+            columns = {**entity.columns, **_ndjson_new_keys(con, entity, plist, known)}
             sel = ", ".join(quote(c) for c in columns)
             parts.append(
                 Part(
@@ -332,22 +334,23 @@ def _file_parts(
 
 def _ndjson_quarantine(
     con: duckdb.DuckDBPyConnection, entity: Entity, files: list[LandingFile]
-) -> tuple[dict[str, Path], list[tuple[str, str, str | None]], Path | None]:
+) -> tuple[dict[str, Path], list[tuple[str, str, str | None]], Path | None, list[tuple] | None]:
     """Quarantine malformed NDJSON records instead of failing the entity.
 
-    The common case costs one DuckDB check over all files; only a file DuckDB
+    The common case costs one DuckDB scan over all files (whose schema the
+    new-key detection then reuses); only a file DuckDB
     cannot read is parsed line by line here: each bad line becomes a
     quarantine row (reason with its line number, the line as the record), the
     good ones go to a cleaned copy that is loaded in the file's name.
     """
     if not files:
-        return {}, [], None
+        return {}, [], None, None
     try:
-        con.execute(
+        schema = con.execute(
             f"describe select * from read_json({_list(f.path for f in files)}, "
             "format = 'newline_delimited', union_by_name = true, sample_size = -1)"
         ).fetchall()
-        return {}, [], None
+        return {}, [], None, schema  # the schema serves the new-key detection too
     except duckdb.Error:
         pass  # some file has a bad record: find it below
     spool = Path(tempfile.mkdtemp(prefix=f"dataops-{entity.source}-{entity.name}-clean-"))
@@ -378,7 +381,7 @@ def _ndjson_quarantine(
                     reason = f"line {number}: a record must be a JSON object"
                 bad.append((reason, raw.decode("utf-8", "replace").rstrip("\r\n"), f.relative))
         spooled[f.relative] = clean
-    return spooled, bad, spool
+    return spooled, bad, spool, None
 
 
 def _check_record_path(con: duckdb.DuckDBPyConnection, entity: Entity, plist: str) -> None:
@@ -400,7 +403,9 @@ def _check_record_path(con: duckdb.DuckDBPyConnection, entity: Entity, plist: st
         )
 
 
-def _ndjson_new_keys(con: duckdb.DuckDBPyConnection, entity: Entity, plist: str) -> dict[str, str]:
+def _ndjson_new_keys(
+    con: duckdb.DuckDBPyConnection, entity: Entity, plist: str, rows: list[tuple] | None = None
+) -> dict[str, str]:
     """Keys of the records that the config does not declare, with detected types.
 
     The declared columns keep their pinned types; an undeclared key becomes a
@@ -409,13 +414,14 @@ def _ndjson_new_keys(con: duckdb.DuckDBPyConnection, entity: Entity, plist: str)
     (``sample_size = -1``): with DuckDB's default sample (the first 20,480
     records of each file) a key first appearing later would be dropped.
     """
-    try:
-        rows = con.execute(
-            f"describe select * from read_json({plist}, format = 'newline_delimited', "
-            "union_by_name = true, sample_size = -1)"
-        ).fetchall()
-    except duckdb.Error:
-        return {}  # e.g. only empty files; the typed read reports real errors
+    if rows is None:
+        try:
+            rows = con.execute(
+                f"describe select * from read_json({plist}, format = 'newline_delimited', "
+                "union_by_name = true, sample_size = -1)"
+            ).fetchall()
+        except duckdb.Error:
+            return {}  # e.g. only empty files; the typed read reports real errors
     declared = {c.lower() for c in entity.columns}
     return {r[0]: r[1] for r in rows if r[0].lower() not in declared}
 
@@ -1026,8 +1032,8 @@ def _extract(
     if ent.kind == "files":
         if ent.format != "ndjson":
             return Extracted(_file_parts(con, ent, files, landing_root), [], ent.location)
-        spooled, bad, cleanup = _ndjson_quarantine(con, ent, files)
-        parts = _file_parts(con, ent, files, landing_root, spooled=spooled)
+        spooled, bad, cleanup, schema = _ndjson_quarantine(con, ent, files)
+        parts = _file_parts(con, ent, files, landing_root, spooled=spooled, ndjson_schema=schema)
         return Extracted(parts, bad, ent.location, cleanup)
     spool = Path(tempfile.mkdtemp(prefix=f"dataops-{ent.source}-{ent.name}-"))
     try:
