@@ -337,20 +337,25 @@ def _ndjson_quarantine(
 ) -> tuple[dict[str, Path], list[tuple[str, str, str | None]], Path | None, list[tuple] | None]:
     """Quarantine malformed NDJSON records instead of failing the entity.
 
-    The common case costs one DuckDB scan over all files (whose schema the
-    new-key detection then reuses); only a file DuckDB
-    cannot read is parsed line by line here: each bad line becomes a
+    The common case costs one cheap DuckDB pass over all files (which also
+    finds every key, see :func:`_ndjson_schema`); only a file with a bad
+    record is parsed line by line here: each bad line becomes a
     quarantine row (reason with its line number, the line as the record), the
     good ones go to a cleaned copy that is loaded in the file's name.
     """
     if not files:
         return {}, [], None, None
+    plist = _list(f.path for f in files)
     try:
-        schema = con.execute(
-            f"describe select * from read_json({_list(f.path for f in files)}, "
-            "format = 'newline_delimited', union_by_name = true, sample_size = -1)"
+        # One cheap pass over every record: malformed JSON raises, non-objects are
+        # counted, and the distinct key sets give keys DuckDB's sample would miss.
+        key_sets = con.execute(
+            f"select any_value(json_keys(json)), count(*) filter (where json_type(json) "
+            f"<> 'OBJECT') from read_json_objects({plist}, format = 'newline_delimited') "
+            "group by hash(json_keys(json))"
         ).fetchall()
-        return {}, [], None, schema  # the schema serves the new-key detection too
+        if not any(bad_count for _, bad_count in key_sets):
+            return {}, [], None, _ndjson_schema(con, plist, key_sets)
     except duckdb.Error:
         pass  # some file has a bad record: find it below
     spool = Path(tempfile.mkdtemp(prefix=f"dataops-{entity.source}-{entity.name}-clean-"))
@@ -358,11 +363,12 @@ def _ndjson_quarantine(
     bad: list[tuple[str, str, str | None]] = []
     for index, f in enumerate(files):
         try:
-            con.execute(
-                f"describe select * from read_json({_list([f.path])}, "
-                "format = 'newline_delimited', sample_size = -1)"
-            ).fetchall()
-            continue
+            row = con.execute(
+                f"select count(*) filter (where json_type(json) <> 'OBJECT') from "
+                f"read_json_objects({_list([f.path])}, format = 'newline_delimited')"
+            ).fetchone()
+            if row is not None and not row[0]:
+                continue  # this file is clean
         except duckdb.Error:
             pass
         clean = spool / f"{index:06d}.ndjson"
@@ -382,6 +388,52 @@ def _ndjson_quarantine(
                 bad.append((reason, raw.decode("utf-8", "replace").rstrip("\r\n"), f.relative))
         spooled[f.relative] = clean
     return spooled, bad, spool, None
+
+
+_JSON_TYPES = {
+    "BIGINT": "BIGINT",
+    "UBIGINT": "BIGINT",
+    "DOUBLE": "DOUBLE",
+    "VARCHAR": "VARCHAR",
+    "BOOLEAN": "BOOLEAN",
+    "OBJECT": "JSON",
+    "ARRAY": "JSON",
+}
+
+
+def _ndjson_schema(
+    con: duckdb.DuckDBPyConnection, plist: str, key_sets: list[tuple]
+) -> list[tuple]:
+    """(name, type) of every key: DuckDB's sampled detection, plus the keys it missed.
+
+    A key first appearing after the sample (20,480 records per file) gets its type
+    from the JSON types of its values (mixed numbers: DOUBLE, anything else mixed:
+    VARCHAR), so it goes through the drift rules instead of being dropped.
+    """
+    rows = [
+        (r[0], r[1])
+        for r in con.execute(
+            f"describe select * from read_json({plist}, format = 'newline_delimited', "
+            "union_by_name = true)"
+        ).fetchall()
+    ]
+    seen = {name for name, _ in rows}
+    late = sorted({k for keys, _ in key_sets for k in (keys or [])} - seen)
+    for key in late:
+        types = {
+            t
+            for (t,) in con.execute(
+                f"select distinct json_type(json -> ?) from read_json_objects({plist}, "
+                "format = 'newline_delimited') where json_exists(json, ?)",
+                ["$." + json.dumps(key), "$." + json.dumps(key)],
+            ).fetchall()
+            if t not in (None, "NULL")
+        }
+        mapped = {_JSON_TYPES.get(t, "VARCHAR") for t in types}
+        if mapped <= {"BIGINT", "DOUBLE"} and len(mapped) == 2:
+            mapped = {"DOUBLE"}
+        rows.append((key, mapped.pop() if len(mapped) == 1 else "VARCHAR"))
+    return rows
 
 
 def _check_record_path(con: duckdb.DuckDBPyConnection, entity: Entity, plist: str) -> None:
@@ -410,9 +462,9 @@ def _ndjson_new_keys(
 
     The declared columns keep their pinned types; an undeclared key becomes a
     column too (schema drift: added as nullable, or a failure when frozen)
-    instead of being dropped silently. Detection reads every record
-    (``sample_size = -1``): with DuckDB's default sample (the first 20,480
-    records of each file) a key first appearing later would be dropped.
+    instead of being dropped silently. ``rows`` comes from
+    :func:`_ndjson_schema` (every record's keys); without it (cleaned files)
+    DuckDB describes every record (``sample_size = -1``).
     """
     if rows is None:
         try:
