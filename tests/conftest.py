@@ -240,3 +240,19 @@ def skip_unless(condition: bool, reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (ci/system-deps.sh should have installed it)")
     pytest.skip(reason)
+
+
+def run_dbt(
+    project: Path, env: dict[str, str], *args: str, timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run dbt (this environment's) on a generated or fixture project in its folder."""
+    exe = Path(sys.executable).parent / "dbt"
+    where = ["--project-dir", str(project), "--profiles-dir", str(project)]
+    return subprocess.run(
+        [str(exe), "--quiet", *args, *where],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
