@@ -13,3 +13,24 @@
         {{ default__apply_grants(relation, grant_config, should_revoke) }}
     {% endif %}
 {% endmacro %}
+
+{#
+    dbt grants SELECT on relations, but on PostgreSQL a role also needs USAGE on
+    the schema to reach them. As a post-hook, every role the node grants select to
+    gets usage on the node's schema, and nothing else: an analyst granted the marts
+    cannot even look into staging. A no-op on engines without roles.
+#}
+{% macro grant_schema_usage() %}
+    {{ return(adapter.dispatch('grant_schema_usage')()) }}
+{% endmacro %}
+
+{% macro default__grant_schema_usage() %}
+{% endmacro %}
+
+{% macro postgres__grant_schema_usage() %}
+    {%- set roles = ((config.get('grants') or {}).get('select') or []) | unique | list -%}
+    {%- if execute and roles -%}
+        grant usage on schema {{ adapter.quote(this.schema) }} to
+        {%- for role in roles %} {{ adapter.quote(role) }}{{ "," if not loop.last }}{% endfor %}
+    {%- endif -%}
+{% endmacro %}
