@@ -196,6 +196,14 @@ def test_check_finds_a_model_added_after_the_build(built: Labs, ci_loop: dict) -
     assert len(warning) == 1 and "was not re-parsed: dbt parse failed" in warning[0]
     assert "raw_" in warning[0]  # dbt's reason: the staging models' seeds are disabled
     new.unlink()
+    # lineage re-parses too: a model added downstream of orders shows up under it.
+    weekly = built.project / "models" / "marts" / "weekly_orders.sql"
+    weekly.write_text("select count(*) as order_count from {{ ref('orders') }}\n")
+    lineage = built.cli("lineage", "orders", "--vars", VARS, "-f", "json", "-d", "1")
+    weekly.unlink()
+    assert lineage.returncode == 0, lineage.stderr
+    assert "re-parsed the project with dbt: " in lineage.stderr
+    assert "model.labs_shop.weekly_orders" in lineage.stdout
 
 
 # --- bad input: one line naming the culprit, exit 2, before any dbt work ---------------
