@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tooling.artifacts import read_json
 from tooling.errors import DataOpsError
+from tooling.manifest import read_project_file
 from tooling.runner import invoke
 from tooling.settings import Settings
 
@@ -64,14 +63,9 @@ def sha256(path: Path) -> str:
 
 def project_name(project_dir: Path) -> str:
     """The `name:` of a dbt project, read from its dbt_project.yml."""
-    path = project_dir / "dbt_project.yml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataOpsError(f"cannot read {path}: {exc}") from None
-    name = data.get("name") if isinstance(data, dict) else None
+    name = read_project_file(project_dir).get("name")
     if not name:
-        raise DataOpsError(f"{path} has no `name:`")
+        raise DataOpsError(f"{project_dir / 'dbt_project.yml'} has no `name:`")
     return str(name)
 
 

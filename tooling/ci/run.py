@@ -28,9 +28,10 @@ from tooling.artifacts import read_json, read_run_results
 from tooling.ci import diff as diff_mod
 from tooling.ci import report as report_mod
 from tooling.ci.diff import DiffResult
-from tooling.ci.plan import Plan, build_plan, update_classes
+from tooling.ci.plan import Plan, build_plan, classify_sql, update_classes
 from tooling.errors import DataOpsError
 from tooling.ingest_run import run_ingest
+from tooling.manifest import ManifestGraph, layer, resource_type
 from tooling.runner import invoke, list_unique_ids, parse_manifest
 from tooling.settings import Settings
 
@@ -83,6 +84,8 @@ class RunOutcome:
     dbt_success: bool = True
     wall_seconds: float = 0.0
     nothing_to_build: bool = False
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # node -> failed upstream
+    would_break: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -96,6 +99,8 @@ class RunOutcome:
             "dbt_success": self.dbt_success,
             "wall_seconds": round(self.wall_seconds, 3),
             "nothing_to_build": self.nothing_to_build,
+            "skipped": self.skipped,
+            "would_break": self.would_break,
         }
 
 
@@ -356,10 +361,56 @@ def run(
         if n.status not in {"skipped", "skip"} and n.resource_type != "operation"
     ]
     outcome.failed = [n.unique_id for n in summary.failed]
+    explain_run(outcome, paths, prod)
     outcome.wall_seconds = time.perf_counter() - started
+    save_json(paths.plan, the_plan.to_dict())
     save_json(paths.run, outcome.to_dict())
     _record(ci, outcome, started_at, paths)
     return outcome
+
+
+def explain_run(
+    outcome: RunOutcome, paths: CiPaths, prod: state_mod.ProductionState | None
+) -> None:
+    """After the build: every skipped node with the failed upstream that caused it,
+    what would break (skipped or failed marts and exposures), and the modified
+    models' change classes refined from their compiled SQL."""
+    built = paths.target_path / "manifest.json"
+    if not built.is_file():
+        return
+    new = read_json(built, what="CI manifest.json", hint="")
+    graph = ManifestGraph.of(new)
+    skipped = [u for u, status in outcome.statuses.items() if status in {"skipped", "skip"}]
+    outcome.skipped = {uid: graph.failed_upstream(uid, outcome.failed) for uid in skipped}
+    outcome.would_break = would_break(graph, outcome.failed, outcome.skipped)
+    if prod is not None and not outcome.plan.full:
+        classify_sql(outcome.plan, new=new, old=prod.manifest)
+
+
+def would_break(
+    graph: ManifestGraph, failed: list[str], skipped: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    """Marts (models in a marts folder, or with no model below them) and exposures
+    that failed or were skipped, with the failed nodes that took them down."""
+    out = []
+    for uid in [*failed, *skipped]:
+        kind = resource_type(uid)
+        node = graph.node(uid) or {}
+        if kind == "model":
+            below = [c for c in graph.children.get(uid, []) if resource_type(c) == "model"]
+            if layer(node) != "marts" and below:
+                continue
+        elif kind != "exposure":
+            continue
+        out.append(
+            {
+                "unique_id": uid,
+                "resource_type": "mart" if kind == "model" else kind,
+                "status": "failed" if uid in failed else "skipped",
+                "because": skipped.get(uid, []),
+            }
+        )
+    return out
 
 
 def _record(ci: Settings, outcome: RunOutcome, started_at: datetime, paths: CiPaths) -> None:

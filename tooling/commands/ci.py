@@ -12,8 +12,9 @@ from rich.table import Table
 
 from tooling.ci import report as report_mod
 from tooling.ci import run as ci_run
-from tooling.ci.plan import BUILDABLE, Plan
+from tooling.ci.plan import BUILDABLE, Plan, describe_counts
 from tooling.console import console, err_console
+from tooling.manifest import edges_from_pairs, walk
 from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars
 from tooling.settings import Settings
 
@@ -75,32 +76,21 @@ def plan_table(plan: Plan) -> Table:
     table = Table(title="Modified nodes", title_justify="left")
     for column in ("node", "type", "why modified", "change", "downstream"):
         table.add_column(column)
-    children: dict[str, list[str]] = {}
-    for parent, child in plan.edges:
-        children.setdefault(parent, []).append(child)
+    children = edges_from_pairs(plan.edges)
     impacted = set(plan.impacted)
     for m in plan.modified:
         down = [
             u
-            for u in _reachable(children, m.unique_id)
+            for u in walk(children, [m.unique_id])
             if u != m.unique_id and u in impacted and u.split(".", 1)[0] in BUILDABLE
         ]
         change = m.change_class or ""
         if m.columns_removed:
             change += " (-" + ", -".join(m.columns_removed) + ")"
+        if m.row_changes:
+            change += " (" + ", ".join(m.row_changes) + ")"
         table.add_row(m.name, m.resource_type, "; ".join(m.reasons), change, str(len(down)))
     return table
-
-
-def _reachable(children: dict[str, list[str]], start: str) -> set[str]:
-    seen: set[str] = set()
-    todo = [start]
-    while todo:
-        cur = todo.pop()
-        if cur not in seen:
-            seen.add(cur)
-            todo.extend(children.get(cur, []))
-    return seen
 
 
 @app.command("plan")
@@ -131,10 +121,7 @@ def plan(
         console.print("no modified nodes: nothing to build")
         return
     console.print(plan_table(result))
-    console.print(
-        f"impact (state:modified+): {len(result.impacted_buildable)} buildable nodes, "
-        f"{len(result.impacted) - len(result.impacted_buildable)} tests"
-    )
+    console.print(f"impact (state:modified+): {describe_counts(result.impacted_by_type())}")
     if result.deleted:
         console.print("deleted: " + ", ".join(result.deleted))
 
@@ -166,6 +153,10 @@ def run(
             f"built {len(outcome.built)} nodes ({len(outcome.plan.modified)} modified) "
             f"into {ci_run.CiPaths(out).warehouse} in {outcome.wall_seconds:.1f}s"
         )
+    for uid, causes in outcome.skipped.items():
+        console.print(f"skipped: {uid} (failed upstream: {', '.join(causes) or 'unknown'})")
+    for item in outcome.would_break:
+        console.print(f"would break: {item['unique_id']} ({item['resource_type']})")
     if not outcome.ok:
         names = ", ".join(outcome.failed[:5])
         err_console.print(f"error: CI build failed: {len(outcome.failed)} node(s): {names}")

@@ -69,6 +69,7 @@ def build(
     table.add_row("columns (models, snapshots)", str(site.columns))
     table.add_row("  with resolved lineage", str(site.columns_resolved))
     table.add_row("  unknown", str(site.columns_unknown))
+    table.add_row("documented but not produced", str(site.columns_not_produced))
     table.add_row("column lineage time", f"{site.lineage_seconds:.2f}s")
     table.add_row("render time", f"{site.render_seconds:.2f}s")
     table.add_row("lineage site size (without dbt/)", _size(site.bytes_written))

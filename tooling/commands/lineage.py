@@ -48,7 +48,11 @@ def _column_branch(parent: Tree, trace: ColumnTrace, labels: dict[str, str]) -> 
 
 def lineage(
     node: Annotated[
-        str, typer.Argument(help="Model, source (source_name.table), seed, snapshot or exposure.")
+        str,
+        typer.Argument(
+            help="Model, source (source_name.table), seed, snapshot, exposure, "
+            "semantic model, metric or saved query."
+        ),
     ],
     upstream: Annotated[
         int, typer.Option("--upstream", "-u", min=0, help="Levels of parents to show.")
