@@ -166,6 +166,9 @@ def refresh_if_stale(
     try:
         parse_manifest(settings, extra=extra)
     except DataOpsError as exc:
+        if not (target_dir / "manifest.json").is_file():
+            # nothing to be stale: the caller's "manifest.json not found" says it all
+            return Refresh(stale=reason)
         return Refresh(
             stale=reason,
             note=f"warning: the manifest is stale ({reason}) and was not re-parsed: {exc}",
