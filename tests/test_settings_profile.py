@@ -187,3 +187,21 @@ def test_stale_manifest_is_found_and_a_current_one_is_not(tmp_path: Path) -> Non
     assert stale_reason(proj, proj / "nowhere" / "manifest.json") == (
         f"no manifest.json at {proj / 'nowhere'}"
     )
+
+
+def test_a_named_manifest_folder_is_never_rewritten(project: Path) -> None:
+    """--target-dir DIR: a stale manifest there is reported, not re-parsed over."""
+    from tooling.staleness import refresh_if_stale
+
+    (project / "models").mkdir()
+    folder = project.parent / "their-target"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(json.dumps({"nodes": {}}))
+    before = (folder / "manifest.json").read_bytes()
+    (project / "models" / "late.sql").write_text("select 1")
+    os.utime(folder / "manifest.json", (1_000_000, 1_000_000))
+    refreshed = refresh_if_stale(_resolve(project), folder, reparse=False)
+    assert refreshed.stale == "models/late.sql is newer than manifest.json"
+    assert not refreshed.reparsed
+    assert refreshed.note is not None and "not re-parsed because --target-dir" in refreshed.note
+    assert (folder / "manifest.json").read_bytes() == before
