@@ -82,6 +82,8 @@ def main() -> None:
             # CPU seconds (user + sys): what the command costs on a machine others share.
             cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
             data = json.loads(result.stdout)
+            if "re-parsed" in result.stderr or "stale" in result.stderr:
+                raise SystemExit(f"the manifest was judged stale:\n{result.stderr[-2000:]}")
         load, rules, stale = [], [], []
         for _ in range(args.repeats):
             start = time.perf_counter()

@@ -93,7 +93,10 @@ def read_project_file(project_dir: Path) -> dict[str, Any]:
     """``dbt_project.yml`` of a project as a dict (one clear error when unreadable)."""
     path = project_dir / "dbt_project.yml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        # libyaml when present: a large dbt_project.yml takes a second in pure Python,
+        # and the stale-manifest test reads it on every `dataops check`.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise DataOpsError(f"cannot read {path}: {exc}") from None
     if not isinstance(data, dict):

@@ -76,8 +76,10 @@ class Profile:
 class _Warehouse:
     """``Settings.warehouse``: the override if one was given, else the profile's path.
 
-    A data descriptor, so ``Settings(warehouse=...)`` and ``replace(...)`` keep
-    working and the profile is only read when someone asks for the file.
+    A data descriptor, so ``Settings(warehouse=...)`` keeps working and the
+    profile is only read when someone asks for the file. ``dataclasses.replace``
+    reads every field: pass ``warehouse=`` to it (``settings.warehouse_override``
+    keeps "no override").
     """
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -92,6 +94,8 @@ class _Warehouse:
         return instance.profile.duckdb_path(instance.cwd or Path.cwd())
 
     def __set__(self, instance: Settings, value: Path | None) -> None:
+        if isinstance(value, _Warehouse):  # the field's default: no override
+            value = None
         instance.__dict__[self.name] = Path(value) if value is not None else None
 
 
@@ -101,7 +105,8 @@ class Settings:
     project_dir: Path
     sources: Path
     landing_root: Path
-    warehouse: _Warehouse = _Warehouse()  # type: ignore[assignment]
+    # Not in repr/eq: both would read the profile (and may raise for a non-DuckDB target).
+    warehouse: _Warehouse = field(default=_Warehouse(), repr=False, compare=False)  # type: ignore[assignment]
     target: str | None = None
     profiles_dir: Path | None = None
     tool_config: dict[str, Any] = field(default_factory=dict)

@@ -11,8 +11,9 @@ partially (only the changed files) when it can.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,12 +43,27 @@ class Refresh:
     note: str | None = None
 
 
-def _files(folder: Path, suffixes: set[str]) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            if os.path.splitext(name)[1] in suffixes:
-                yield Path(dirpath) / name
+def _scan(folder: str, suffixes: set[str], out: list[tuple[str, int]]) -> None:
+    """Append (path, mtime_ns) of the files under ``folder`` with one of ``suffixes``.
+
+    Strings and ``os.scandir`` rather than ``Path`` objects: this runs on every
+    ``dataops check`` and must stay in milliseconds on a 1,000-model project.
+    """
+    try:
+        entries = os.scandir(folder)
+    except OSError:
+        return
+    with entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                _scan(entry.path, suffixes, out)
+            elif entry.name[entry.name.rfind(".") :] in suffixes:
+                try:
+                    out.append((entry.path, entry.stat().st_mtime_ns))
+                except OSError:
+                    continue
 
 
 def project_paths(project_dir: Path) -> tuple[dict[str, Any], dict[str, list[str]]]:
@@ -87,24 +103,22 @@ def stale_reason(
     except OSError:
         return f"no {manifest_path.name} at {manifest_path.parent}"
     data, folders = project_paths(project_dir)
-    packages = project_dir / str(data.get("packages-install-path") or "dbt_packages")
-    candidates = [project_dir / "dbt_project.yml"]
+    root = str(project_dir)
+    files: list[tuple[str, int]] = []
     for rel in (r for paths in folders.values() for r in paths):
-        candidates.extend(_files(project_dir / rel, PARSED_SUFFIXES))
-    if packages.is_dir():
-        candidates.extend(_files(packages, PARSED_SUFFIXES))
-    newest, newest_path = built, None
-    for path in candidates:
-        try:
-            mtime = path.stat().st_mtime_ns
-        except OSError:
-            continue
-        if mtime > newest:
-            newest, newest_path = mtime, path
-    if newest_path is not None:
-        return (
-            f"{newest_path.relative_to(project_dir).as_posix()} is newer than {manifest_path.name}"
-        )
+        _scan(os.path.join(root, rel), PARSED_SUFFIXES, files)
+    _scan(
+        os.path.join(root, str(data.get("packages-install-path") or "dbt_packages")),
+        PARSED_SUFFIXES,
+        files,
+    )
+    project_file = os.path.join(root, "dbt_project.yml")
+    with contextlib.suppress(OSError):
+        files.append((project_file, os.stat(project_file).st_mtime_ns))
+    newest = max(files, key=lambda f: f[1], default=None)
+    if newest is not None and newest[1] > built:
+        rel = os.path.relpath(newest[0], root).replace(os.sep, "/")
+        return f"{rel} is newer than {manifest_path.name}"
     if manifest is None:
         import json
 
@@ -113,13 +127,13 @@ def stale_reason(
         except (OSError, ValueError):
             return f"{manifest_path.name} cannot be read"
     assert manifest is not None
-    project = str(data.get("name") or "")
-    known = _manifest_files(manifest, project)
-    for rel in folders["model-paths"]:
-        for path in _files(project_dir / rel, MODEL_SUFFIXES):
-            relative = path.relative_to(project_dir).as_posix()
-            if relative not in known:
-                return f"{relative} is not in {manifest_path.name}"
+    known = _manifest_files(manifest, str(data.get("name") or ""))
+    model_roots = tuple(os.path.join(root, rel) + os.sep for rel in folders["model-paths"])
+    for path, _ in sorted(files):
+        if path.startswith(model_roots) and path[path.rfind(".") :] in MODEL_SUFFIXES:
+            rel = path[len(root) + 1 :].replace(os.sep, "/")
+            if rel not in known:
+                return f"{rel} is not in {manifest_path.name}"
     return None
 
 

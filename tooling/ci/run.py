@@ -27,7 +27,6 @@ from ingestion.redact import redact_value
 from tooling import state as state_mod
 from tooling.artifacts import read_json, read_run_results
 from tooling.ci import diff as diff_mod
-from tooling.ci import isolation
 from tooling.ci import report as report_mod
 from tooling.ci.diff import DiffResult
 from tooling.ci.plan import Plan, build_plan, classify_sql, update_classes
@@ -144,6 +143,10 @@ def ci_profile(
     ci_output = {k: v for k, v in output.items() if k not in skip}
     ci_output["path"] = str(ci_warehouse)
     ci_output["attach"] = [*(output.get("attach") or []), *attach]
+    # Imported here: the plugin subclasses dbt-duckdb's, and importing dbt costs every
+    # `dataops` start ~2 s (`dataops check` must stay under 2 s).
+    from tooling.ci import isolation
+
     # The user's settings are applied by the isolation plugin, before it locks them.
     guards = isolation.guard_settings(
         ci_warehouse=ci_warehouse,
@@ -384,6 +387,8 @@ def run(
         require_production_warehouse(prod, state_dir)
     prepare_ci_warehouse(paths, prod)
     if prod is not None and prod.warehouse is not None:
+        from tooling.ci import isolation
+
         isolation.private_copy(prod.warehouse, paths.production_copy(prod.warehouse))
     (paths.target_path / "run_results.json").unlink(missing_ok=True)
     if the_plan.full:
