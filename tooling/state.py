@@ -108,13 +108,21 @@ def publish(settings: Settings, dest: Path) -> PublishedState:
             f"cannot publish state: {', '.join(missing)} missing in {target}; "
             "run `dataops build` (and `dbt docs generate` for catalog.json) first"
         )
-    if not settings.warehouse.is_file():
+    # On PostgreSQL or Spark production data stays in the engine (slim CI defers to
+    # it there): the state is the artifacts only, no warehouse copy.
+    from tooling.engines import resolve_target
+
+    on_duckdb = resolve_target(settings).type == "duckdb"
+    if on_duckdb and not settings.warehouse.is_file():
         raise DataOpsError(f"cannot publish state: no warehouse file at {settings.warehouse}")
     dest.mkdir(parents=True, exist_ok=True)
     out = PublishedState(directory=dest)
     for name in STATE_ARTIFACTS:
         shutil.copyfile(target / name, dest / name)
         out.files.append(dest / name)
+    if not on_duckdb:
+        (dest / STATE_WAREHOUSE).unlink(missing_ok=True)
+        return out
     copy_warehouse(settings.warehouse, dest / STATE_WAREHOUSE)
     out.files.append(dest / STATE_WAREHOUSE)
     out.warehouse_sha256 = sha256(dest / STATE_WAREHOUSE)

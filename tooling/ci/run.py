@@ -31,6 +31,8 @@ from tooling.ci import diff as diff_mod
 from tooling.ci import report as report_mod
 from tooling.ci.diff import DiffResult
 from tooling.ci.plan import Plan, build_plan, update_classes
+from tooling.engines.profile import resolve_target
+from tooling.engines.publish import pg_connect
 from tooling.errors import DataOpsError
 from tooling.ingest_run import run_ingest
 from tooling.runner import invoke, list_unique_ids, parse_manifest
@@ -142,9 +144,18 @@ def ci_profile(
     output = profile["outputs"].get(target)
     if not isinstance(output, dict):
         raise DataOpsError(f"target {target!r} not found in profile {profile_name!r}")
-    if _render(output.get("type", "")) != "duckdb":
+    kind = _render(output.get("type", ""))
+    if kind == "postgres":
+        # The same server and database, another schema: CI builds into
+        # `<schema>_ci_<layer>` and defers the rest to production's relations.
+        ci_output = {**output, "schema": f"{_render(output.get('schema', 'public'))}_ci"}
+        return profile_name, {
+            profile_name: {"target": CI_TARGET, "outputs": {CI_TARGET: ci_output}}
+        }
+    if kind != "duckdb":
         raise DataOpsError(
-            f"slim CI needs a DuckDB target; {profile_name}.{target} is {output.get('type')!r}"
+            f"slim CI needs a DuckDB or PostgreSQL target; {profile_name}.{target} is "
+            f"{output.get('type')!r}"
         )
     ci_output = {k: v for k, v in output.items() if k not in {"path", "database", "attach"}}
     ci_output["path"] = str(ci_warehouse)
@@ -215,7 +226,8 @@ def dbt_state(prod: state_mod.ProductionState, paths: CiPaths) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     # Only the manifest: `state:modified` and `--defer` need nothing else, and dbt
     # would spend seconds loading a run_results.json it does not use here.
-    ci_catalog = paths.warehouse.stem
+    # Without a production file (PostgreSQL) sources render the same in CI: keep them.
+    ci_catalog = paths.warehouse.stem if prod.warehouse is not None else prod.database
     sources = {
         uid: {**source, "database": ci_catalog}
         if source.get("database") == prod.database and not source.get("unrendered_database")
@@ -433,20 +445,30 @@ def run_diff(
     if the_plan.full:
         raise DataOpsError("the last CI run was --full: there is no production state to diff")
     prod = state_mod.load(state_dir, settings.project_dir)
-    if prod.warehouse is None or prod.database is None:
+    target = resolve_target(settings) if prod.warehouse is None else None
+    if (target is None or target.type != "postgres") and (
+        prod.warehouse is None or prod.database is None
+    ):
         raise DataOpsError(f"no production warehouse file in {state_dir}")
     new = read_json(
         paths.target_path / "manifest.json", what="CI manifest.json", hint="run `dataops ci run`"
     )
     ids = the_plan.impacted_buildable if downstream else the_plan.modified_ids
-    result = diff_mod.diff(
-        ids,
-        new_manifest=new,
-        prod_manifest=prod.manifest,
-        ci_warehouse=paths.warehouse,
-        prod_warehouse=prod.warehouse,
-        prod_catalog=prod.database,
-    )
+    if target is not None and prod.warehouse is None:
+        with pg_connect(target) as conn:  # production and CI are schemas of one database
+            result = diff_mod.diff_postgres(
+                ids, new_manifest=new, prod_manifest=prod.manifest, conn=conn
+            )
+    else:
+        assert prod.warehouse is not None and prod.database is not None
+        result = diff_mod.diff(
+            ids,
+            new_manifest=new,
+            prod_manifest=prod.manifest,
+            ci_warehouse=paths.warehouse,
+            prod_warehouse=prod.warehouse,
+            prod_catalog=prod.database,
+        )
     update_classes(the_plan, result.schema_diffs())
     save_json(paths.plan, the_plan.to_dict())
     save_json(paths.diff, result.to_dict())

@@ -32,4 +32,7 @@ def publish(
     published = state_mod.publish(settings, directory)
     for path in published.files:
         console.print(f"wrote {path}")
-    console.print(f"warehouse sha256: {published.warehouse_sha256}")
+    if published.warehouse_sha256:
+        console.print(f"warehouse sha256: {published.warehouse_sha256}")
+    else:
+        console.print("no warehouse copy: production data stays in the target engine")

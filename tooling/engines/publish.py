@@ -131,9 +131,8 @@ def _java_major(java: str) -> int | None:
 def check_spark(target: Target) -> None:
     """pyspark installed and matching the pins (and SPARK_HOME), Java 17 on PATH."""
     try:
-        import pyspark
-
         import dbt.adapters.spark  # noqa: F401
+        import pyspark
     except ImportError:
         raise UsageError(
             f"target {target.name!r} needs pyspark and dbt-spark: `uv sync --extra spark`"
