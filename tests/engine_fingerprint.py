@@ -54,3 +54,28 @@ def fingerprint_sql(dialect: str, relation: str, columns: list[tuple[str, str]])
         f"select count(*), cast(coalesce(sum(cast({as_int} as decimal(38, 0))), 0) as "
         f"{_text(dialect)}) from {relation}"
     )
+
+
+def duckdb_marts(warehouse) -> dict[str, list[tuple[str, str]]]:
+    """Columns (name, DuckDB type) of each table in the DuckDB build's `marts` schema."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select table_name, column_name, data_type from information_schema.columns "
+            "where table_schema = 'marts' order by table_name, ordinal_position"
+        ).fetchall()
+    out: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in rows:
+        out.setdefault(table, []).append((column, data_type))
+    return out
+
+
+def duckdb_fingerprints(warehouse, tables: dict[str, list[tuple[str, str]]]) -> dict:
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return {
+            t: tuple(con.execute(fingerprint_sql("duckdb", f"marts.{t}", cols)).fetchone())
+            for t, cols in tables.items()
+        }

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import copy_repo, run_cli, skip_unless
-from engine_fingerprint import fingerprint_sql
+from engine_fingerprint import duckdb_fingerprints, duckdb_marts, fingerprint_sql
 
 from tooling.devtools.pg_server import PG_BIN, PgServer, free_port, pg_server
 
@@ -36,9 +36,13 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def first_build(server: PgServer, repo: Path):
+    """The sample built on DuckDB (ingest + dbt), then on PostgreSQL from the same raw data."""
+    on_duckdb = run_cli("build", "--no-monitor", "-q", cwd=repo, env=server.env)
+    assert on_duckdb.returncode == 0, on_duckdb.stdout[-3000:] + on_duckdb.stderr[-3000:]
     result = run_cli(
-        "build", "--target", "postgres", "--no-monitor", "-q", cwd=repo, env=server.env
-    )
+        "build", "--target", "postgres", "--skip-ingest", "--no-monitor", "-q",
+        cwd=repo, env=server.env,
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
@@ -80,12 +84,48 @@ def test_build_publishes_every_raw_table_with_duckdbs_rows(first_build, server, 
     assert {t: v[1] for t, v in ledger(server).items()} == expected
 
 
+def test_marts_equal_on_duckdb_and_postgres(first_build, server, repo):
+    """Row count and content fingerprint of every mart, each computed in its own engine."""
+    tables = duckdb_marts(repo / "warehouse" / "dataops.duckdb")
+    assert len(tables) == 6
+    on_duckdb = duckdb_fingerprints(repo / "warehouse" / "dataops.duckdb", tables)
+    on_postgres = {t: v for t, v in pg_fingerprints(server, "public_marts").items()}
+    assert all(n > 0 for n, _ in on_duckdb.values())
+    assert {rel.split(".")[1].strip('"'): v for rel, v in on_postgres.items()} == on_duckdb
+
+
 def test_second_build_publishes_only_changed_tables(first_build, server, repo):
     before = ledger(server)
-    again = run_cli("build", "--target", "postgres", "--no-monitor", "-q", cwd=repo, env=server.env)
-    assert again.returncode == 0, again.stderr[-2000:]
+    # Monitored, and with the incremental fact (an incremental run on PostgreSQL).
+    again = run_cli(
+        "build", "--target", "postgres", "-q", "--select", "stg_erp__stores fct_daily_revenue",
+        cwd=repo, env=server.env,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
     assert "0 moved, 8 unchanged" in " ".join(again.stdout.split())
     assert ledger(server) == before  # no ledger row was rewritten
+    # Monitoring counted the marts in PostgreSQL (not in the DuckDB file).
+    store = repo / "warehouse" / "monitoring.duckdb"
+    with duckdb.connect(str(store), read_only=True) as mon:
+        recorded = dict(
+            mon.execute(
+                "select relation, row_count from table_rows where run_id = "
+                "(select run_id from runs order by started_at desc limit 1)"
+            ).fetchall()
+        )
+    with server.connect() as conn:
+        for relation in recorded:
+            assert (
+                recorded[relation] == conn.execute(f"select count(*) from {relation}").fetchone()[0]
+            )
+    assert len(recorded) == 6 and all(r.startswith('"dataops"."public_marts".') for r in recorded)
+    # The incremental run left the fact equal to DuckDB's.
+    tables = duckdb_marts(repo / "warehouse" / "dataops.duckdb")
+    fact = {"fct_daily_revenue": tables["fct_daily_revenue"]}
+    assert (
+        pg_fingerprints(server, "public_marts")['"public_marts"."fct_daily_revenue"']
+        == (duckdb_fingerprints(repo / "warehouse" / "dataops.duckdb", fact)["fct_daily_revenue"])
+    )
 
     # One raw table changes in DuckDB: exactly that one moves on the next build.
     warehouse = repo / "warehouse" / "dataops.duckdb"

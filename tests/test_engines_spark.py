@@ -1,11 +1,11 @@
-"""The same dbt project on DuckDB, PostgreSQL and Spark: every mart equal.
+"""The same dbt project on DuckDB and Spark: every mart equal.
 
-ONE build per engine for the module (Spark is slow on 2 cores): the sample is
-ingested into DuckDB and built there, then built with `--target postgres` (a
-throwaway server on loopback) and `--target spark` (dbt-spark's session method,
-local[2], Parquet tables). The test then computes each mart's row count and
-content fingerprint (tests/engine_fingerprint.py) inside each engine with that
-engine's own SQL, and compares.
+ONE Spark build for the module (Spark is slow on 2 cores): the sample is
+ingested into DuckDB and built there, then built with `--target spark`
+(dbt-spark's session method, local[2], Parquet tables). The test computes each
+mart's row count and content fingerprint (tests/engine_fingerprint.py) inside
+each engine with that engine's own SQL and compares; test_engines_postgres.py
+does the same for PostgreSQL against DuckDB, so all three are equal.
 """
 
 from __future__ import annotations
@@ -19,17 +19,14 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import copy_repo, run_cli, skip_unless
-from engine_fingerprint import fingerprint_sql
+from engine_fingerprint import duckdb_fingerprints, duckdb_marts, fingerprint_sql
 
-from tooling.devtools.pg_server import PG_BIN, PgServer, pg_server
-
-pytestmark = [pytest.mark.postgres, pytest.mark.e2e, pytest.mark.spark]
+pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
 
 @dataclass
 class Engines:
     repo: Path
-    server: PgServer
     builds: dict[str, str]  # engine -> build stdout
 
     @property
@@ -41,8 +38,8 @@ class Engines:
         return self.repo / "warehouse" / "spark"
 
 
-def _build(repo: Path, env: dict[str, str], *args: str) -> str:
-    result = run_cli("build", "--no-monitor", "-q", *args, cwd=repo, env=env, timeout=1500)
+def _build(repo: Path, *args: str) -> str:
+    result = run_cli("build", "--no-monitor", "-q", *args, cwd=repo, timeout=1800)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return result.stdout
 
@@ -51,14 +48,14 @@ def _build(repo: Path, env: dict[str, str], *args: str) -> str:
 def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
     pytest.importorskip("pyspark")
     skip_unless(shutil.which("java") is not None, "Java 17 missing")
-    skip_unless((PG_BIN / "initdb").exists(), "PostgreSQL 15 binaries missing")
     repo = copy_repo(tmp_path_factory.mktemp("engines") / "repo")
-    with pg_server() as server:
-        env = server.env
-        builds = {"duckdb": _build(repo, env)}
-        builds["postgres"] = _build(repo, env, "--target", "postgres", "--skip-ingest")
-        builds["spark"] = _build(repo, env, "--target", "spark", "--skip-ingest")
-        yield Engines(repo, server, builds)
+    builds = {"duckdb": _build(repo)}
+    builds["spark"] = _build(repo, "--target", "spark", "--skip-ingest")
+    # The incremental model again: an incremental run (insert_overwrite of the rebuilt days).
+    builds["incremental"] = _build(
+        repo, "--target", "spark", "--skip-ingest", "--select", "fct_daily_revenue"
+    )
+    yield Engines(repo, builds)
 
 
 @pytest.fixture(scope="module")
@@ -85,38 +82,16 @@ def spark(engines: Engines):
     session.stop()
 
 
-def marts(warehouse: Path) -> dict[str, list[tuple[str, str]]]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows = con.execute(
-            "select table_name, column_name, data_type from information_schema.columns "
-            "where table_schema = 'marts' order by table_name, ordinal_position"
-        ).fetchall()
-    out: dict[str, list[tuple[str, str]]] = {}
-    for table, column, data_type in rows:
-        out.setdefault(table, []).append((column, data_type))
-    return out
-
-
-def test_every_mart_equal_on_duckdb_postgres_and_spark(engines: Engines, spark) -> None:
-    tables = marts(engines.warehouse)
+def test_every_mart_equal_on_duckdb_and_spark(engines: Engines, spark) -> None:
+    tables = duckdb_marts(engines.warehouse)
     assert len(tables) == 6
-    results: dict[str, dict[str, tuple[int, str]]] = {"duckdb": {}, "postgres": {}, "spark": {}}
-    with duckdb.connect(str(engines.warehouse), read_only=True) as con:
-        for table, columns in tables.items():
-            n, digest = con.execute(fingerprint_sql("duckdb", f"marts.{table}", columns)).fetchone()
-            results["duckdb"][table] = (int(n), str(digest))
-    with engines.server.connect() as pg:
-        pg.execute("set timezone = 'UTC'")
-        for table, columns in tables.items():
-            sql = fingerprint_sql("postgres", f"public_marts.{table}", columns)
-            n, digest = pg.execute(sql).fetchone()
-            results["postgres"][table] = (int(n), str(digest))
+    on_duckdb = duckdb_fingerprints(engines.warehouse, tables)
+    on_spark = {}
     for table, columns in tables.items():
         row = spark.sql(fingerprint_sql("spark", f"dataops_marts.{table}", columns)).collect()[0]
-        results["spark"][table] = (int(row[0]), str(row[1]))
-    assert all(n > 0 for n, _ in results["duckdb"].values())
-    assert results["postgres"] == results["duckdb"]
-    assert results["spark"] == results["duckdb"]
+        on_spark[table] = (int(row[0]), str(row[1]))
+    assert all(n > 0 for n, _ in on_duckdb.values())
+    assert on_spark == on_duckdb
 
 
 def test_spark_build_summary_and_what_it_leaves_out(engines: Engines, spark) -> None:
@@ -134,3 +109,16 @@ def test_spark_build_summary_and_what_it_leaves_out(engines: Engines, spark) -> 
     raw = {r[0]: r[1] for r in spark.sql("describe table extended raw_erp.orders").collect()}
     assert str(engines.spark_dir / "raw" / "raw_erp" / "orders") in raw["Location"]
     assert os.path.isdir(engines.spark_dir / "raw" / "raw_erp" / "orders")
+
+
+def test_spark_incremental_run_replaces_only_rebuilt_days(engines: Engines, spark) -> None:
+    """After the incremental run (equality above covers its content): one partition a day."""
+    out = " ".join(engines.builds["incremental"].split())
+    assert "0 moved, 8 unchanged" in out and "build passed" in out
+    partitions = spark.sql("show partitions dataops_marts.fct_daily_revenue").count()
+    days = spark.sql(
+        "select count(distinct revenue_date) from dataops_marts.fct_daily_revenue"
+    ).collect()[0][0]
+    with duckdb.connect(str(engines.warehouse), read_only=True) as con:
+        expected = con.execute("select count(distinct revenue_date) from marts.fct_daily_revenue")
+        assert partitions == days == expected.fetchone()[0]

@@ -170,9 +170,9 @@ def diff_model(
             a, b = f"cast({a} as varchar)", f"cast({b} as varchar)"
         return f"{a} is distinct from {b}"
 
-    join = " and ".join(
-        f"p.{q(lower_prod[k])} is not distinct from c.{q(lower_ci[k])}" for k in key_l
-    )
+    # PostgreSQL cannot FULL JOIN on `is not distinct from`; its keys are compared with `=`.
+    eq = "=" if isinstance(con, PgDiffConnection) else "is not distinct from"
+    join = " and ".join(f"p.{q(lower_prod[k])} {eq} c.{q(lower_ci[k])}" for k in key_l)
     any_change = " or ".join(cmp(c) for c in values) or "false"
     both = "p.__in_prod and c.__in_ci"
     per_col = "".join(f", count(*) filter (where {both} and ({cmp(c)}))" for c in values)

@@ -68,6 +68,8 @@ def spark_folder(settings: Settings) -> Path:
 
 def preflight(settings: Settings) -> Target:
     """Check the target before anything is written; one clear error when it is unusable."""
+    # The spark target's paths come from this variable: set before the profile renders.
+    os.environ.setdefault("DATAOPS_SPARK_WAREHOUSE", str(spark_folder(settings)))
     target = resolve_target(settings)
     if target.type not in SUPPORTED:
         raise UsageError(
@@ -77,7 +79,6 @@ def preflight(settings: Settings) -> Target:
     if target.type == "postgres":
         pg_connect(target).close()
     elif target.type == "spark":
-        os.environ.setdefault("DATAOPS_SPARK_WAREHOUSE", str(spark_folder(settings)))
         check_spark(target)
     return target
 
@@ -366,7 +367,7 @@ def publish_spark(
     for table in tables:
         started = time.perf_counter()
         rows, digest = fingerprint(duck, table)
-        exists = spark.catalog.tableExists(table.name, table.schema)
+        exists = spark.catalog.tableExists(f"`{table.schema}`.`{table.name}`")
         if not force and exists and ledger.get(table.qualified) == digest:
             results.append(PublishResult(table.qualified, rows, False, 0.0))
             continue

@@ -297,9 +297,17 @@ def _record_in_transaction(
         relations = collect.tracked_relations(
             load_manifest(target_dir), config.tracked_materializations
         )
+    # PostgreSQL / Spark targets: the relations live in the engine; count them there.
+    from tooling.engines.counts import engine_row_counts
+
+    counted = engine_row_counts(settings, relations) if relations else None
+    if counted is not None:
+        insert_rows(con, "table_rows", [[run_id, *row] for row in counted])
+        outcome.counts["tables"] = len(counted)
     if alias is not None:
         outcome.counts["load batches"] = collect.copy_load_batches(con, alias, run_id)
-        outcome.counts["tables"] = collect.copy_row_counts(con, alias, run_id, relations)
+        if counted is None:
+            outcome.counts["tables"] = collect.copy_row_counts(con, alias, run_id, relations)
     elif ingested:
         # The warehouse could not be opened (held by another process): fall back to
         # the batches this process loaded, as the loader reported them.
