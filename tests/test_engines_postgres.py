@@ -178,7 +178,7 @@ def test_bad_postgres_target_fails_in_one_line_writing_nothing(case, server, tmp
         needles = ("wrong credentials", "postgres")
     else:
         args = ["--target", "nosuch"]
-        needles = ("target 'nosuch' is not in profile", "postgres")
+        needles = ("has no target 'nosuch'", "postgres")
     warehouse = tmp_path / "wh" / "dataops.duckdb"
     result = run_cli("build", *args, "--warehouse", str(warehouse), "--no-monitor", env=env)
     assert_one_line_exit_2(result, *needles, secret=env["DATAOPS_PG_PASSWORD"])
