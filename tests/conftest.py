@@ -146,13 +146,23 @@ def sources_file(landing: Path) -> Path:
     return landing.parent / "sources.yml"
 
 
+TEST_PRIVACY_KEY = "test-suite-privacy-key-not-a-secret"
+
+
 def run_cli(
     *args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600
 ) -> subprocess.CompletedProcess[str]:
     """Run the real `dataops` console script in a subprocess."""
     # Settings a previous in-process call exported must not leak into this run.
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("DATAOPS_")}
-    full_env = {**inherited, "COLUMNS": "200", **(env or {})}
+    # The secret privacy erasure and the PII-free state hash with (a CI secret in
+    # the workflows); a test that needs it unset passes DATAOPS_PRIVACY_KEY="".
+    full_env = {
+        **inherited,
+        "COLUMNS": "200",
+        "DATAOPS_PRIVACY_KEY": TEST_PRIVACY_KEY,
+        **(env or {}),
+    }
     exe = shutil.which("dataops", path=str(Path(sys.executable).parent)) or "dataops"
     return subprocess.run(
         [exe, *args],

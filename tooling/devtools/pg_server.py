@@ -59,7 +59,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def pg_server(*, password: str = "s3cret-pw", dbname: str = "dataops") -> Iterator[PgServer]:
+def pg_server(
+    *,
+    password: str = "s3cret-pw",
+    dbname: str = "dataops",
+    roles: tuple[str, ...] = ("dataops_engineer", "dataops_analyst"),
+) -> Iterator[PgServer]:
+    """``roles``: created empty, so the dbt project's grants (dbt_project.yml) apply."""
     base = Path(tempfile.mkdtemp(prefix="pg-"))
     data, sock = base / "data", base / "sock"
     sock.mkdir()
@@ -95,6 +101,8 @@ def pg_server(*, password: str = "s3cret-pw", dbname: str = "dataops") -> Iterat
     try:
         with server.connect("postgres") as conn:
             conn.execute(f'create database "{dbname}"')
+            for role in roles:
+                conn.execute(f'create role "{role}"')
         yield server
     finally:
         run(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
