@@ -3,9 +3,11 @@
     unbounded string type is `string`. The marts' contracts declare `varchar`, the
     portable name DuckDB and PostgreSQL share; dbt checks a contract by casting nulls
     to the declared types through `dbt.cast`, so on Spark this override maps the
-    type first. Every other type name passes through unchanged.
+    type first (and `double precision`, the portable double, to `double`). Every
+    other type name passes through unchanged.
 #}
 {% macro spark__cast(field, type) -%}
     {%- set name = type | trim | lower -%}
-    cast({{ field }} as {{ 'string' if name in ('varchar', 'text') else type }})
+    {%- set spark_names = {'varchar': 'string', 'text': 'string', 'double precision': 'double'} -%}
+    cast({{ field }} as {{ spark_names.get(name, type) }})
 {%- endmacro %}
