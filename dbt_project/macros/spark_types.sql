@@ -11,3 +11,16 @@
     {%- set spark_names = {'varchar': 'string', 'text': 'string', 'double precision': 'double'} -%}
     cast({{ field }} as {{ spark_names.get(name, type) }})
 {%- endmacro %}
+
+{# The 8-byte float type: `double precision` (DuckDB, PostgreSQL), `double` on Spark. #}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'dataops')()) }}
+{%- endmacro %}
+
+{% macro default__type_double() -%}
+    double precision
+{%- endmacro %}
+
+{% macro spark__type_double() -%}
+    double
+{%- endmacro %}
