@@ -26,6 +26,7 @@ import contextlib
 import csv
 import hashlib
 import io
+import json
 import shutil
 import tempfile
 import time
@@ -195,19 +196,25 @@ def _list(paths: Iterable[Path]) -> str:
 
 
 def _csv_header(entity: Entity, file: LandingFile) -> tuple[str, ...]:
+    # Only the header line is decoded here: a bad byte in a data row is the CSV
+    # reader's to quarantine, wherever in the file it is. A UTF-8 BOM is accepted.
     try:
-        with file.path.open("r", encoding="utf-8", newline="") as handle:
-            first = handle.readline()
-    except UnicodeDecodeError:
-        raise SourceFileError(f"{entity.qualified}: {file.relative} is not UTF-8 text") from None
+        with file.path.open("rb") as handle:
+            first = handle.readline().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceFileError(
+            f"{entity.qualified}: {file.relative}: the header line is not UTF-8 "
+            f"(byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+        ) from None
     header = tuple(h.strip() for h in next(csv.reader(io.StringIO(first)), []))
     if not header:
         raise SourceFileError(f"{entity.qualified}: {file.relative} has no header line")
     bad = [h for h in header if not IDENTIFIER.match(h)]
     if bad or len(set(header)) != len(header):
+        shown = ", ".join(ascii(h) for h in bad) if bad else "a repeated name"
         raise SourceFileError(
             f"{entity.qualified}: {file.relative} has header {','.join(header)}; column names "
-            "must be unique identifiers"
+            f"must be unique identifiers (culprit: {shown})"
         )
     return header
 
@@ -219,11 +226,22 @@ def _source_file_expr(files: list[LandingFile], root: Path) -> str:
 
 
 def _file_parts(
-    con: duckdb.DuckDBPyConnection, entity: Entity, files: list[LandingFile], root: Path
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    files: list[LandingFile],
+    root: Path,
+    *,
+    spooled: dict[str, Path] | None = None,
+    ndjson_schema: list[tuple] | None = None,
 ) -> list[Part]:
-    """Group files by header (CSV) or schema (Parquet); one reader call per group."""
+    """Group files by header (CSV) or schema (Parquet); one reader call per group.
+
+    ``spooled``: NDJSON files whose bad records went to quarantine, read from
+    their cleaned copy (one group each, so ``_source_file`` names the original).
+    """
     root = root.resolve()
-    paths = {f.relative: root / f.relative for f in files}
+    spooled = spooled or {}
+    paths = {f.relative: spooled.get(f.relative, root / f.relative) for f in files}
     groups: dict[tuple, list[LandingFile]] = {}
     if entity.format == "csv":
         for f in files:
@@ -240,7 +258,11 @@ def _file_parts(
                 ) from None
             groups.setdefault(tuple((r[0], r[1]) for r in schema), []).append(f)
     else:
-        groups[()] = list(files)
+        groups[()] = [f for f in files if f.relative not in spooled]
+        for f in files:
+            if f.relative in spooled:
+                groups[("cleaned", f.relative)] = [f]
+        groups = {k: v for k, v in groups.items() if v}
     parts: list[Part] = []
     for index, (signature, group) in enumerate(groups.items()):
         source_file = _source_file_expr(group, root)
@@ -269,7 +291,8 @@ def _file_parts(
                 )
             )
         elif entity.format == "ndjson":
-            columns = {**entity.columns, **_ndjson_new_keys(con, entity, plist)}
+            known = ndjson_schema if not spooled else None  # all files, already described
+            columns = {**entity.columns, **_ndjson_new_keys(con, entity, plist, known)}
             sel = ", ".join(quote(c) for c in columns)
             parts.append(
                 Part(
@@ -310,6 +333,110 @@ def _file_parts(
     return parts
 
 
+def _ndjson_quarantine(
+    con: duckdb.DuckDBPyConnection, entity: Entity, files: list[LandingFile]
+) -> tuple[dict[str, Path], list[tuple[str, str, str | None]], Path | None, list[tuple] | None]:
+    """Quarantine malformed NDJSON records instead of failing the entity.
+
+    The common case costs one cheap DuckDB pass over all files (which also
+    finds every key, see :func:`_ndjson_schema`); only a file with a bad
+    record is parsed line by line here: each bad line becomes a
+    quarantine row (reason with its line number, the line as the record), the
+    good ones go to a cleaned copy that is loaded in the file's name.
+    """
+    if not files:
+        return {}, [], None, None
+    plist = _list(f.path for f in files)
+    try:
+        # One cheap pass over every record: malformed JSON raises, non-objects are
+        # counted, and the distinct key sets give keys DuckDB's sample would miss.
+        key_sets = con.execute(
+            f"select any_value(json_keys(json)), count(*) filter (where json_type(json) "
+            f"<> 'OBJECT') from read_json_objects({plist}, format = 'newline_delimited') "
+            "group by hash(json_keys(json))"
+        ).fetchall()
+        if not any(bad_count for _, bad_count in key_sets):
+            return {}, [], None, _ndjson_schema(con, plist, key_sets)
+    except duckdb.Error:
+        pass  # some file has a bad record: find it below
+    spool = Path(tempfile.mkdtemp(prefix=f"dataops-{entity.source}-{entity.name}-clean-"))
+    spooled: dict[str, Path] = {}
+    bad: list[tuple[str, str, str | None]] = []
+    for index, f in enumerate(files):
+        try:
+            row = con.execute(
+                f"select count(*) filter (where json_type(json) <> 'OBJECT') from "
+                f"read_json_objects({_list([f.path])}, format = 'newline_delimited')"
+            ).fetchone()
+            if row is not None and not row[0]:
+                continue  # this file is clean
+        except duckdb.Error:
+            pass
+        clean = spool / f"{index:06d}.ndjson"
+        with f.path.open("rb") as src, clean.open("wb") as dst:
+            for number, raw in enumerate(src, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    record = json.loads(raw)
+                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                    reason = f"line {number}: malformed JSON ({getattr(exc, 'msg', 'not UTF-8')})"
+                else:
+                    if isinstance(record, dict):
+                        dst.write(raw.rstrip(b"\r\n") + b"\n")
+                        continue
+                    reason = f"line {number}: a record must be a JSON object"
+                bad.append((reason, raw.decode("utf-8", "replace").rstrip("\r\n"), f.relative))
+        spooled[f.relative] = clean
+    return spooled, bad, spool, None
+
+
+_JSON_TYPES = {
+    "BIGINT": "BIGINT",
+    "UBIGINT": "BIGINT",
+    "DOUBLE": "DOUBLE",
+    "VARCHAR": "VARCHAR",
+    "BOOLEAN": "BOOLEAN",
+    "OBJECT": "JSON",
+    "ARRAY": "JSON",
+}
+
+
+def _ndjson_schema(
+    con: duckdb.DuckDBPyConnection, plist: str, key_sets: list[tuple]
+) -> list[tuple]:
+    """(name, type) of every key: DuckDB's sampled detection, plus the keys it missed.
+
+    A key first appearing after the sample (20,480 records per file) gets its type
+    from the JSON types of its values (mixed numbers: DOUBLE, anything else mixed:
+    VARCHAR), so it goes through the drift rules instead of being dropped.
+    """
+    rows = [
+        (r[0], r[1])
+        for r in con.execute(
+            f"describe select * from read_json({plist}, format = 'newline_delimited', "
+            "union_by_name = true)"
+        ).fetchall()
+    ]
+    seen = {name for name, _ in rows}
+    late = sorted({k for keys, _ in key_sets for k in (keys or [])} - seen)
+    for key in late:
+        types = {
+            t
+            for (t,) in con.execute(
+                f"select distinct json_type(json -> ?) from read_json_objects({plist}, "
+                "format = 'newline_delimited') where json_exists(json, ?)",
+                ["$." + json.dumps(key), "$." + json.dumps(key)],
+            ).fetchall()
+            if t not in (None, "NULL")
+        }
+        mapped = {_JSON_TYPES.get(t, "VARCHAR") for t in types}
+        if mapped <= {"BIGINT", "DOUBLE"} and len(mapped) == 2:
+            mapped = {"DOUBLE"}
+        rows.append((key, mapped.pop() if len(mapped) == 1 else "VARCHAR"))
+    return rows
+
+
 def _check_record_path(con: duckdb.DuckDBPyConnection, entity: Entity, plist: str) -> None:
     """A page without an array at ``record_path`` would load no record: an error, not 0 rows."""
     assert entity.record_path is not None
@@ -329,22 +456,25 @@ def _check_record_path(con: duckdb.DuckDBPyConnection, entity: Entity, plist: st
         )
 
 
-def _ndjson_new_keys(con: duckdb.DuckDBPyConnection, entity: Entity, plist: str) -> dict[str, str]:
+def _ndjson_new_keys(
+    con: duckdb.DuckDBPyConnection, entity: Entity, plist: str, rows: list[tuple] | None = None
+) -> dict[str, str]:
     """Keys of the records that the config does not declare, with detected types.
 
     The declared columns keep their pinned types; an undeclared key becomes a
     column too (schema drift: added as nullable, or a failure when frozen)
-    instead of being dropped silently. Detection reads every record
-    (``sample_size = -1``): with DuckDB's default sample (the first 20,480
-    records of each file) a key first appearing later would be dropped.
+    instead of being dropped silently. ``rows`` comes from
+    :func:`_ndjson_schema` (every record's keys); without it (cleaned files)
+    DuckDB describes every record (``sample_size = -1``).
     """
-    try:
-        rows = con.execute(
-            f"describe select * from read_json({plist}, format = 'newline_delimited', "
-            "union_by_name = true, sample_size = -1)"
-        ).fetchall()
-    except duckdb.Error:
-        return {}  # e.g. only empty files; the typed read reports real errors
+    if rows is None:
+        try:
+            rows = con.execute(
+                f"describe select * from read_json({plist}, format = 'newline_delimited', "
+                "union_by_name = true, sample_size = -1)"
+            ).fetchall()
+        except duckdb.Error:
+            return {}  # e.g. only empty files; the typed read reports real errors
     declared = {c.lower() for c in entity.columns}
     return {r[0]: r[1] for r in rows if r[0].lower() not in declared}
 
@@ -954,7 +1084,11 @@ def _extract(
     since: str | None,
 ) -> Extracted:
     if ent.kind == "files":
-        return Extracted(_file_parts(con, ent, files, landing_root), [], ent.location)
+        if ent.format != "ndjson":
+            return Extracted(_file_parts(con, ent, files, landing_root), [], ent.location)
+        spooled, bad, cleanup, schema = _ndjson_quarantine(con, ent, files)
+        parts = _file_parts(con, ent, files, landing_root, spooled=spooled, ndjson_schema=schema)
+        return Extracted(parts, bad, ent.location, cleanup)
     spool = Path(tempfile.mkdtemp(prefix=f"dataops-{ent.source}-{ent.name}-"))
     try:
         if ent.kind == "rest_api":

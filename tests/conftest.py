@@ -174,6 +174,38 @@ def run_cli(
     )
 
 
+def run_main(
+    *args: str, cwd: Path | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`dataops ARGS` in this process through :func:`tooling.cli.main` (the console
+    script's own code path, without a process start): the same result shape as
+    :func:`run_cli`. Environment changes and the working folder are restored."""
+    import io
+
+    from tooling.cli import main
+
+    saved = dict(os.environ)
+    for key in [k for k in os.environ if k.startswith("DATAOPS_")]:
+        del os.environ[key]
+    os.environ.update({"COLUMNS": "200", **(env or {})})
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with (
+            contextlib.chdir(cwd or REPO),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
+            try:
+                main(list(args))
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(["dataops", *args], code, out.getvalue(), err.getvalue())
+
+
 def copy_repo(dest: Path) -> Path:
     """A working copy of the repository without environments, state or outputs."""
     return workspace.copy_repo(REPO, dest)
@@ -208,3 +240,19 @@ def skip_unless(condition: bool, reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (ci/system-deps.sh should have installed it)")
     pytest.skip(reason)
+
+
+def run_dbt(
+    project: Path, env: dict[str, str], *args: str, timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run dbt (this environment's) on a generated or fixture project in its folder."""
+    exe = Path(sys.executable).parent / "dbt"
+    where = ["--project-dir", str(project), "--profiles-dir", str(project)]
+    return subprocess.run(
+        [str(exe), "--quiet", *args, *where],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

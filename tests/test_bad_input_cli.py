@@ -1,4 +1,4 @@
-"""Bad input through the real console script: one line naming the culprit,
+"""Bad input through the console script's entry (in-process): one line naming the culprit,
 a non-zero exit, no traceback, and the warehouse keeps its previous state."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import hold_duckdb_lock, run_cli, write_csv
+from conftest import hold_duckdb_lock, run_main, write_csv
 
 
 def snapshot(db: Path) -> dict[str, list[tuple]]:
@@ -27,7 +27,7 @@ def snapshot(db: Path) -> dict[str, list[tuple]]:
 def loaded(landing: Path, sources_file: Path, tmp_path: Path) -> tuple[list[str], Path]:
     db = tmp_path / "w.duckdb"
     args = ["--sources", str(sources_file), "--landing-root", str(landing), "--warehouse", str(db)]
-    first = run_cli("ingest", *args, cwd=tmp_path)
+    first = run_main("ingest", *args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     return args, db
 
@@ -46,7 +46,7 @@ def test_missing_source_file(loaded: tuple[list[str], Path], landing: Path, tmp_
     before = snapshot(db)
     for path in (landing / "erp/stores").iterdir():
         path.unlink()
-    result = run_cli("ingest", *args, cwd=tmp_path)
+    result = run_main("ingest", *args, cwd=tmp_path)
     assert_one_line_error(result, "raw_erp.stores", "erp/stores/stores_*.csv")
     assert snapshot(db) == before
 
@@ -56,7 +56,7 @@ def test_wrong_column_count(loaded: tuple[list[str], Path], landing: Path, tmp_p
     before = snapshot(db)
     write_csv(landing / "erp/items/items_2026-10-05.csv", "item_id,amount_cents", ["7,1", "8,2,3"])
     # Issue 3: a bad row is quarantined by default; --max-bad-rows 0 fails the load.
-    result = run_cli("ingest", *args, "--max-bad-rows", "0", cwd=tmp_path)
+    result = run_main("ingest", *args, "--max-bad-rows", "0", cwd=tmp_path)
     assert_one_line_error(result, "erp/items/items_2026-10-05.csv", "Expected Number of Columns")
     # Data tables are unchanged; the failed load's bad row is kept in quarantine
     # (deliberate since issue 3, so the user can see why the load failed).
@@ -70,7 +70,7 @@ def test_wrong_column_count(loaded: tuple[list[str], Path], landing: Path, tmp_p
 def test_unknown_source(loaded: tuple[list[str], Path], tmp_path: Path) -> None:
     args, db = loaded
     before = snapshot(db)
-    result = run_cli("ingest", *args, "--source", "crm", cwd=tmp_path)
+    result = run_main("ingest", *args, "--source", "crm", cwd=tmp_path)
     assert_one_line_error(result, "unknown source 'crm'")
     assert snapshot(db) == before
 
@@ -81,7 +81,7 @@ def test_malformed_sources_yaml(
     args, db = loaded
     before = snapshot(db)
     sources_file.write_text("sources:\n  - name: erp\n    entities: [\n")
-    result = run_cli("ingest", *args, cwd=tmp_path)
+    result = run_main("ingest", *args, cwd=tmp_path)
     assert_one_line_error(result, "malformed YAML", str(sources_file))
     assert snapshot(db) == before
 
@@ -90,6 +90,6 @@ def test_locked_warehouse(loaded: tuple[list[str], Path], tmp_path: Path) -> Non
     args, db = loaded
     before = snapshot(db)
     with hold_duckdb_lock(db):
-        result = run_cli("ingest", *args, "--full-refresh", cwd=tmp_path)
+        result = run_main("ingest", *args, "--full-refresh", cwd=tmp_path)
         assert_one_line_error(result, str(db), "locked by another process")
     assert snapshot(db) == before

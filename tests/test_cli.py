@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from conftest import REPO, run_cli
+from conftest import REPO, run_cli, run_main
 from typer.testing import CliRunner
 
 from tooling.cli import app
@@ -57,7 +57,7 @@ def test_console_script_help_runs() -> None:
 
 
 def test_missing_project_is_one_line(tmp_path: Path) -> None:
-    result = run_cli("build", "--project-dir", str(tmp_path / "nowhere"), cwd=tmp_path)
+    result = run_main("build", "--project-dir", str(tmp_path / "nowhere"), cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip().startswith("error: no dbt project at")
     assert "Traceback" not in result.stderr + result.stdout
@@ -65,13 +65,13 @@ def test_missing_project_is_one_line(tmp_path: Path) -> None:
 
 
 def test_unknown_option_is_a_usage_error() -> None:
-    result = run_cli("build", "--no-such-option")
+    result = run_main("build", "--no-such-option")
     assert result.returncode == 2
     assert "No such option" in result.stderr
 
 
 def test_generate_rejects_bad_scale(tmp_path: Path) -> None:
-    result = run_cli("generate", "--scale", "0", "--out", str(tmp_path / "x"))
+    result = run_main("generate", "--scale", "0", "--out", str(tmp_path / "x"))
     assert result.returncode == 2
     assert "error:" in result.stderr and "Traceback" not in result.stderr
 

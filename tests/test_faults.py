@@ -439,3 +439,84 @@ def test_malformed_csv_and_ndjson_quarantine_or_fail_in_one_line(
 
 # keep the helpers importable for the secrets test
 __all__ = ["fingerprints", "one_error_line", "run", "write_csv", "write_page"]
+
+
+# --- consistent quarantine ------------------------------------------------------------
+
+
+def test_a_malformed_ndjson_record_is_quarantined_not_fatal(
+    project: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    landing, db = project["landing"], project["db"]
+    lines = [
+        '{"event_id": "g1", "occurred_at": "2026-10-03 10:00:00", "payload": {}}',
+        '{"event_id": "bad", "occurred_at": ',
+        '{"event_id": "g2", "occurred_at": "2026-10-03 10:02:00", "payload": {}}',
+    ]
+    (landing / "events/events_2026-10-03.ndjson").write_text("\n".join(lines) + "\n")
+    rc, _, err = run(["ingest", *project["args"]], capsys)
+    assert rc == 0, err
+    with duckdb.connect(str(db), read_only=True) as con:
+        loaded = con.execute(
+            "select event_id from raw_events.events where _source_file like '%10-03%' order by 1"
+        ).fetchall()
+        kept = con.execute("select _reason, _record from raw_events._quarantine_events").fetchall()
+    assert loaded == [("g1",), ("g2",)]
+    assert [(r.split(":")[0], rec) for r, rec in kept] == [("line 2", lines[1])]
+
+
+def test_csv_bom_and_a_late_bad_byte(project: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    landing, db = project["landing"], project["db"]
+    (landing / "erp/items/items_2026-10-03.csv").write_bytes(
+        b"\xef\xbb\xbfitem_id,amount_cents\n4,40\n"
+    )
+    # a non-UTF-8 byte on a data row in the first 8 KiB: that row is quarantined
+    (landing / "erp/items/items_2026-10-04.csv").write_bytes(
+        b"item_id,amount_cents\n5,5\xe9\n6,60\n"
+    )
+    rc, _, err = run(["ingest", *project["args"]], capsys)
+    assert rc == 0, err
+    with duckdb.connect(str(db), read_only=True) as con:
+        ids = con.execute(
+            "select item_id from raw_erp.items where item_id >= 4 order by 1"
+        ).fetchall()
+        kept = con.execute("select _source_file, _line from raw_erp._quarantine_items").fetchall()
+    assert ids == [(4,), (6,)]
+    assert kept == [("erp/items/items_2026-10-04.csv", 2)]
+
+
+def test_rich_markup_in_a_column_name_is_text(
+    fake_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    column = "[/dim]x"
+    node = {
+        "unique_id": "model.p.m",
+        "resource_type": "model",
+        "name": "m",
+        "package_name": "p",
+        "original_file_path": "models/m.sql",
+        "path": "m.sql",
+        "fqn": ["p", "m"],
+        "schema": "main",
+        "database": "w",
+        "alias": "m",
+        "columns": {column: {"name": column, "description": ""}},
+        "depends_on": {"nodes": [], "macros": []},
+        "compiled_code": f'select 1 as "{column}"',
+        "config": {"materialized": "table"},
+        "tags": [],
+    }
+    manifest = {
+        "metadata": {"project_name": "p"},
+        "nodes": {"model.p.m": node},
+        "sources": {},
+        "exposures": {},
+        "parent_map": {"model.p.m": []},
+        "child_map": {"model.p.m": []},
+    }
+    (fake_project / "target" / "manifest.json").write_text(json.dumps(manifest))
+    rc, out, err = run(
+        ["--project-dir", str(fake_project), "lineage", "m", "--column", column], capsys
+    )
+    assert rc == 0, err
+    assert f"m.{column}" in out

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import run_cli
+from conftest import run_main
 
 from tooling import state
 from tooling.errors import DataOpsError
@@ -63,7 +63,7 @@ def test_publish_and_load_errors_name_the_problem(project: Path, tmp_path: Path)
 
 
 def test_state_publish_cli_error_is_one_line(project: Path, tmp_path: Path) -> None:
-    result = run_cli(
+    result = run_main(
         "state",
         "publish",
         str(tmp_path / "s"),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from ingestion.loader import EntityResult, Progress, summarize
 from ingestion.warehouse import connect
@@ -49,7 +51,10 @@ def build(
     progress: Progress | None = None,
     quiet: bool = False,
     freshness: bool = False,
+    dbt_callbacks: Sequence[Callable[[Any], None]] = (),
 ) -> BuildOutcome:
+    """Ingest, then one `dbt build`. ``dbt_callbacks`` (live progress) get dbt's
+    events and replace its console log (the log file keeps it)."""
     started = time.perf_counter()
     outcome = BuildOutcome(started_at=datetime.now(UTC))
     # Another engine: check it is reachable before anything is written.
@@ -74,7 +79,13 @@ def build(
         command += ["--exclude", *exclude]
     if full_refresh:
         command.append("--full-refresh")
-    invocation = invoke(settings, command, quiet=quiet)
+    invocation = invoke(
+        settings,
+        command,
+        quiet=quiet,
+        callbacks=dbt_callbacks,
+        log_level="none" if dbt_callbacks else None,
+    )
     if select and invocation.node_count == 0:
         raise UsageError(f"--select {' '.join(select)} matched no nodes in {settings.project_dir}")
     outcome.dbt_success = invocation.success
@@ -83,7 +94,7 @@ def build(
         # For monitoring: `dbt source freshness` writes target/sources.json (and
         # leaves run_results.json alone). A stale source is not a build failure.
         try:
-            invoke(settings, ["source", "freshness"], quiet=quiet)
+            invoke(settings, ["source", "freshness"], quiet=quiet or bool(dbt_callbacks))
             outcome.freshness_ran = True
         except DataOpsError as exc:
             outcome.freshness_error = str(exc)

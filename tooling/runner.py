@@ -6,7 +6,7 @@ Everything else reads the artifacts dbt writes (``target/*.json``).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,11 +92,15 @@ def invoke(
     quiet: bool = False,
     extra: Sequence[str] = (),
     manifest: Any = None,
+    callbacks: Sequence[Callable[[Any], None]] = (),
+    log_level: str | None = None,
 ) -> DbtInvocation:
     """Run one dbt command (e.g. ``["build", "--select", "x"]``) in-process.
 
     ``manifest`` (from :func:`parse_manifest`) lets a second command in the
-    same process skip parsing the project again.
+    same process skip parsing the project again. ``callbacks`` receive every
+    dbt event (``dbtRunner(callbacks=...)``); ``log_level`` is dbt's console
+    ``--log-level`` (the log file keeps its own).
     """
     from dbt.cli.main import dbtRunner  # imported late: dbt is slow to import
 
@@ -104,8 +108,10 @@ def invoke(
     args = [*command, *base_args(settings), *extra]
     if quiet:
         args = ["--quiet", *args]
+    if log_level:
+        args = ["--log-level", log_level, *args]
     try:
-        result = dbtRunner(manifest=manifest).invoke(args)
+        result = dbtRunner(manifest=manifest, callbacks=list(callbacks)).invoke(args)
     except Exception as exc:  # dbtRunner raises only for programmer errors
         raise DataOpsError(f"dbt {command[0]} could not start: {exc}") from exc
     if result.exception is not None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from ingestion.redact import redact_value
 from tooling import state as state_mod
 from tooling.artifacts import read_json, read_run_results
 from tooling.ci import diff as diff_mod
@@ -301,8 +302,30 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def require_production_warehouse(
+    prod: state_mod.ProductionState | None, state_dir: Path | None
+) -> None:
+    """A deferred build reads production data: a state without its warehouse is an error."""
+    if prod is not None and prod.warehouse is None:
+        raise DataOpsError(
+            f"the production state {state_dir} has no {state_mod.STATE_WAREHOUSE}: deferred "
+            "models would read nothing; publish it with `dataops state publish`, or pass --full"
+        )
+
+
 def prepare_ci_warehouse(paths: CiPaths, prod: state_mod.ProductionState | None) -> list[str]:
     """A fresh CI file with a view over each production relation that is source data."""
+    import duckdb
+
+    try:
+        return _prepare_ci_warehouse(paths, prod)
+    except duckdb.Error as exc:
+        where = prod.warehouse if prod is not None else paths.warehouse
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataOpsError(f"cannot prepare the CI warehouse from {where}: {first}") from None
+
+
+def _prepare_ci_warehouse(paths: CiPaths, prod: state_mod.ProductionState | None) -> list[str]:
     import duckdb
 
     for stale in (paths.warehouse, paths.warehouse.with_name(paths.warehouse.name + ".wal")):
@@ -369,6 +392,8 @@ def run(
     )
     save_json(paths.plan, the_plan.to_dict())
     outcome = RunOutcome(plan=the_plan)
+    if not the_plan.full:
+        require_production_warehouse(prod, state_dir)
     prepare_ci_warehouse(paths, prod)
     if prod is not None and prod.warehouse is not None:
         isolation.private_copy(prod.warehouse, paths.production_copy(prod.warehouse))
@@ -560,7 +585,7 @@ def make_report(
         if paths.diff.is_file()
         else None
     )
-    return report_mod.build_report(
+    report = report_mod.build_report(
         the_plan,
         run=load_run(ci_dir),
         diff=diff_result,
@@ -568,3 +593,5 @@ def make_report(
         check=load_optional_json(check_json, "check JSON"),
         project_prefix=report_mod.project_prefix(settings.project_dir, settings.root),
     )
+    # A pull-request comment is public: diff samples or error texts lose any secret.
+    return redact_value(report)

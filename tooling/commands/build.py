@@ -20,6 +20,7 @@ from tooling.ingest_run import relative
 from tooling.monitor import RecordOutcome, record_run
 from tooling.monitor.config import load as monitor_settings
 from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars, Warehouse
+from tooling.progress import BuildProgress
 
 STATUSES = ("pass", "warn", "error", "skip", "no-op")
 
@@ -113,7 +114,17 @@ def build(
     skip_ingest: Annotated[
         bool, typer.Option("--skip-ingest", help="Do not ingest; build from what is loaded.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Hide dbt's log lines.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress display and no dbt log lines.")
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="dbt's full log instead of the progress display (and tracebacks).",
+        ),
+    ] = False,
     freshness: Annotated[
         bool | None,
         typer.Option(
@@ -159,8 +170,13 @@ def build(
         settings, webhook=alert_webhook, freshness=freshness, enabled=monitor
     )
     started_at = datetime.now(UTC)
+    STATE.verbose = STATE.verbose or verbose
+    # Default: live progress and no dbt console log; --verbose, --quiet and
+    # --log-format json keep dbt's own output (full, errors only, JSON).
+    live = not (LOG.json or STATE.verbose or quiet)
+    display = BuildProgress(err_console, console) if live else BarProgress(enabled=not LOG.json)
     try:
-        with BarProgress(enabled=not LOG.json) as progress:
+        with display as progress:
             outcome = run_build(
                 settings,
                 select=select,
@@ -170,6 +186,7 @@ def build(
                 progress=progress,
                 quiet=quiet,
                 freshness=monitor_config.freshness,
+                dbt_callbacks=[display.on_dbt_event] if isinstance(display, BuildProgress) else (),
             )
     except (DataOpsError, IngestionError) as exc:
         # The run stopped before dbt wrote its artifacts: record that it failed.

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.tree import Tree
 
 from tooling.artifacts import load_manifest, load_optional
@@ -27,15 +28,16 @@ class Format(StrEnum):
 
 def _node_branch(parent: Tree, tree: NodeTree) -> None:
     for edge in tree.edges:
-        branch = parent.add(f"{edge.label} [dim]({edge.resource_type})[/dim]")
+        branch = parent.add(f"{escape(edge.label)} [dim]({edge.resource_type})[/dim]")
         _node_branch(branch, edge)
 
 
 def _column_text(trace: ColumnTrace, labels: dict[str, str]) -> str:
     owner = labels.get(trace.node or "", trace.relation or "?")
-    text = f"{owner}.{trace.column}"
+    # Names come from the project: `[/dim]` in a column name is text, not markup.
+    text = escape(f"{owner}.{trace.column}")
     if trace.status == "unknown":
-        text += f" [yellow]unknown[/yellow] [dim]({trace.reason})[/dim]"
+        text += f" [yellow]unknown[/yellow] [dim]({escape(str(trace.reason))})[/dim]"
     elif trace.status == "constant":
         text += " [dim](no upstream column)[/dim]"
     return text
@@ -80,8 +82,10 @@ def lineage(
     if refreshed.reparsed:
         manifest = load_manifest(settings.target_dir)
     # sqlglot and the site builder load only when this command runs (CLI start-up)
-    from tooling.lineage.graph import build_graph, resolve_node
+    from tooling.lineage.graph import build_graph, check_manifest_schema, resolve_node
     from tooling.lineage.report import column_report, node_lineage
+
+    check_manifest_schema(manifest)
 
     uid = resolve_node(manifest, node)
     if column is None:
@@ -92,7 +96,7 @@ def lineage(
             typer.echo(result.mermaid(), nl=False)
         else:
             top = result.graph.nodes[uid]
-            root = Tree(f"[bold]{top.label}[/bold] [dim]({top.resource_type})[/dim]")
+            root = Tree(f"[bold]{escape(top.label)}[/bold] [dim]({top.resource_type})[/dim]")
             _node_branch(root.add(f"upstream ({upstream} levels)"), result.upstream)
             _node_branch(root.add(f"downstream ({downstream} levels)"), result.downstream)
             console.print(root)

@@ -214,7 +214,9 @@ def _rebuild_set(
         node = (manifest.get("nodes") or {}).get(uid) or {}
         mat = (node.get("config") or {}).get("materialized")
         model = node.get("resource_type") == "model" and mat in ("table", "incremental")
-        if model and uid not in holders:
+        # Python models (ML training) are not retrained here: their rows holding the
+        # subject are deleted like any other; the next build trains without it.
+        if model and uid not in holders and node.get("language", "sql") == "sql":
             out.append(uid)
     return out
 
