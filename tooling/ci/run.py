@@ -142,7 +142,9 @@ def ci_profile(
         output = _read_yaml(resolved.profiles_dir / "profiles.yml")[profile_name]["outputs"][target]
         schema = f"{resolved.credentials.get('schema') or 'public'}_ci"
         ci_output = {**output, "schema": schema}
-        return profile_name, {profile_name: {"target": CI_TARGET, "outputs": {CI_TARGET: ci_output}}}
+        return profile_name, {
+            profile_name: {"target": CI_TARGET, "outputs": {CI_TARGET: ci_output}}
+        }
     if resolved.adapter_type != "duckdb":
         raise DataOpsError(
             f"slim CI needs a DuckDB or PostgreSQL target; {profile_name}.{target} is "
