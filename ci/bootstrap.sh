@@ -11,4 +11,8 @@ if [ ! -x .tools/bin/uv ] || [ "$(.tools/bin/uv --version | cut -d' ' -f2)" != "
     python3 -m venv .tools
     .tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
 fi
-.tools/bin/uv sync --frozen --quiet
+# Optional engines: DATAOPS_EXTRAS="postgres spark" (ci/test.sh sets it). --inexact
+# keeps extras a previous run installed, so `make demo` after `make test` works offline.
+extras=()
+for extra in ${DATAOPS_EXTRAS:-}; do extras+=(--extra "$extra"); done
+.tools/bin/uv sync --frozen --quiet --inexact "${extras[@]}"

@@ -8,6 +8,7 @@ set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)  # Spark target tests
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi

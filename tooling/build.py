@@ -11,6 +11,7 @@ from typing import Any
 from ingestion.loader import EntityResult, Progress, summarize
 from ingestion.warehouse import connect
 from tooling.artifacts import RunSummary, read_run_results
+from tooling.engines import PublishResult, preflight, publish_raw
 from tooling.errors import DataOpsError, UsageError
 from tooling.ingest_run import run_ingest
 from tooling.runner import invoke
@@ -28,6 +29,8 @@ class BuildOutcome:
     finished_at: datetime | None = None
     freshness_ran: bool = False
     freshness_error: str | None = None
+    target_type: str = "duckdb"
+    published: list[PublishResult] = field(default_factory=list)
 
     @property
     def rows_per_source(self) -> dict[str, int]:
@@ -54,6 +57,9 @@ def build(
     events and replace its console log (the log file keeps it)."""
     started = time.perf_counter()
     outcome = BuildOutcome(started_at=datetime.now(UTC))
+    # Another engine: check it is reachable before anything is written.
+    target = preflight(settings)
+    outcome.target_type = target.type
     if skip_ingest:
         outcome.ingest_skipped_reason = "--skip-ingest"
     elif not settings.sources.is_file() and "sources" not in settings.tool_config:
@@ -63,6 +69,8 @@ def build(
     if outcome.ingest_skipped_reason and settings.warehouse.suffix == ".duckdb":
         # Fail fast, with a clear message, if another process holds the file.
         connect(settings.warehouse).close()
+    # Raw data reaches the target engine: only the tables that changed move.
+    outcome.published = publish_raw(settings, target, force=full_refresh)
 
     command = ["build"]
     if select:

@@ -113,10 +113,13 @@ def missing_relations(warehouse: Path, manifest: dict[str, Any]) -> list[str]:
 def publish(settings: Settings, dest: Path) -> PublishedState:
     """Write the production state of the last build of ``settings`` into ``dest``."""
     target = settings.target_dir
-    warehouse = settings.warehouse  # the profile's path unless overridden: resolved first
-    if not warehouse.is_file():
+    # On PostgreSQL or Spark production data stays in the engine (slim CI defers to
+    # it there): the state is the artifacts only, no warehouse copy.
+    on_duckdb = settings.adapter_type == "duckdb"
+    warehouse = settings.warehouse if on_duckdb else None  # the profile's path unless overridden
+    if warehouse is not None and not warehouse.is_file():
         raise DataOpsError(f"cannot publish state: no warehouse file at {warehouse}")
-    if (target / "manifest.json").is_file():
+    if warehouse is not None and (target / "manifest.json").is_file():
         # Before `dbt docs generate`: a catalog must not be taken from the wrong file.
         manifest = read_json(target / "manifest.json", what="manifest.json", hint="")
         lacking = missing_relations(warehouse, manifest)
@@ -148,6 +151,10 @@ def publish(settings: Settings, dest: Path) -> PublishedState:
     for name in STATE_ARTIFACTS:
         shutil.copyfile(target / name, dest / name)
         out.files.append(dest / name)
+    if not on_duckdb:
+        (dest / STATE_WAREHOUSE).unlink(missing_ok=True)
+        return out
+    assert warehouse is not None
     # Slim CI runs a branch's own code on this copy: no PII value, no quarantined record.
     from tooling.privacy.state_copy import pii_free_copy
 

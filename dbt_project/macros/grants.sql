@@ -9,7 +9,8 @@
 {% endmacro %}
 
 {% macro spark__apply_grants(relation, grant_config, should_revoke=True) %}
-    {% if target.method != 'session' %}
+    {#- dbt-spark keeps `method` out of the `target` context: read it off the credentials. -#}
+    {% if adapter.config.credentials.method != 'session' %}
         {{ default__apply_grants(relation, grant_config, should_revoke) }}
     {% endif %}
 {% endmacro %}

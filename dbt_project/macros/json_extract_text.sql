@@ -19,3 +19,7 @@
 {% macro postgres__json_extract_text(column_name, path) -%}
     (cast({{ column_name }} as jsonb) #>> '{ {{- path.split('.') | join(',') -}} }')
 {%- endmacro %}
+
+{% macro spark__json_extract_text(column_name, path) -%}
+    get_json_object({{ column_name }}, '$.{{ path }}')
+{%- endmacro %}

@@ -85,6 +85,8 @@ def primary_key(manifest: dict[str, Any], uid: str) -> list[str]:
 
 
 def _columns(con: Any, rel: tuple[str, str, str]) -> dict[str, str] | None:
+    if isinstance(con, PgDiffConnection):
+        return con.columns(rel)
     rows = con.execute(
         "select column_name, data_type from duckdb_columns() "
         "where database_name = ? and schema_name = ? and table_name = ? order by column_index",
@@ -135,9 +137,9 @@ def diff_model(
             a, b = f"cast({a} as varchar)", f"cast({b} as varchar)"
         return f"{a} is distinct from {b}"
 
-    join = " and ".join(
-        f"p.{q(lower_prod[k])} is not distinct from c.{q(lower_ci[k])}" for k in key_l
-    )
+    # PostgreSQL cannot FULL JOIN on `is not distinct from`; its keys are compared with `=`.
+    eq = "=" if isinstance(con, PgDiffConnection) else "is not distinct from"
+    join = " and ".join(f"p.{q(lower_prod[k])} {eq} c.{q(lower_ci[k])}" for k in key_l)
     any_change = " or ".join(cmp(c) for c in values) or "false"
     both = "p.__in_prod and c.__in_ci"
     per_col = "".join(f", count(*) filter (where {both} and ({cmp(c)}))" for c in values)
@@ -202,34 +204,80 @@ def diff(
         raise DataOpsError(f"no CI warehouse at {ci_warehouse}; run `dataops ci run` first")
     if not prod_warehouse.is_file():
         raise DataOpsError(f"no production warehouse at {prod_warehouse} in the state directory")
-    result = DiffResult()
-    graph = ManifestGraph.of(new_manifest)
     con = duckdb.connect(str(ci_warehouse), read_only=True)
     try:
         path = str(prod_warehouse.resolve()).replace("'", "''")
         con.execute(f"attach '{path}' as {q(prod_catalog)} (read_only)")
-        for uid in ids:
-            if uid.split(".", 1)[0] not in {"model", "seed", "snapshot"}:
-                continue
-            new_node = new_manifest["nodes"].get(uid)
-            old_node = prod_manifest.get("nodes", {}).get(uid)
-            if old_node is None:
-                result.skipped[uid] = "new: not in production"
-                continue
-            if new_node is None or (new_node.get("config") or {}).get("materialized") == (
-                "ephemeral"
-            ):
-                result.skipped[uid] = "ephemeral or deleted: no relation"
-                continue
-            found = diff_model(
-                con, uid, relation(old_node), relation(new_node), graph.primary_key(uid)
-            )
-            if isinstance(found, str):
-                result.skipped[uid] = found
-            else:
-                result.models.append(found)
+        return diff_all(con, ids, new_manifest=new_manifest, prod_manifest=prod_manifest)
     except duckdb.Error as exc:
         raise DataOpsError(f"data diff failed: {exc}") from None
     finally:
         con.close()
+
+
+def diff_all(
+    con: Any, ids: list[str], *, new_manifest: dict[str, Any], prod_manifest: dict[str, Any]
+) -> DiffResult:
+    """:func:`diff_model` of each model of ``ids`` over one connection seeing both relations."""
+    result = DiffResult()
+    graph = ManifestGraph.of(new_manifest)
+    for uid in ids:
+        if uid.split(".", 1)[0] not in {"model", "seed", "snapshot"}:
+            continue
+        new_node = new_manifest["nodes"].get(uid)
+        old_node = prod_manifest.get("nodes", {}).get(uid)
+        if old_node is None:
+            result.skipped[uid] = "new: not in production"
+            continue
+        if new_node is None or (new_node.get("config") or {}).get("materialized") == ("ephemeral"):
+            result.skipped[uid] = "ephemeral or deleted: no relation"
+            continue
+        found = diff_model(con, uid, relation(old_node), relation(new_node), graph.primary_key(uid))
+        if isinstance(found, str):
+            result.skipped[uid] = found
+        else:
+            result.models.append(found)
     return result
+
+
+class PgDiffConnection:
+    """:func:`diff_model`'s connection on PostgreSQL, where production and CI are two
+    schemas of one database: the same SQL (PostgreSQL has ``filter``, ``is distinct
+    from`` and full outer joins), columns from the catalog, read-only transaction."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        conn.read_only = True
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> Any:
+        cur = self.conn.cursor()
+        cur.execute(sql)
+        return cur
+
+    def columns(self, rel: tuple[str, str, str]) -> dict[str, str] | None:
+        rows = (
+            self.conn.cursor()
+            .execute(
+                "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+                "join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
+                "where n.nspname = %s and c.relname = %s and a.attnum > 0 and not a.attisdropped "
+                "order by a.attnum",
+                [rel[1], rel[2]],
+            )
+            .fetchall()
+        )
+        return {name: dtype for name, dtype in rows} or None
+
+
+def diff_postgres(
+    ids: list[str], *, new_manifest: dict[str, Any], prod_manifest: dict[str, Any], conn: Any
+) -> DiffResult:
+    """The diff computed in PostgreSQL over the production and CI schemas."""
+    import psycopg
+
+    try:
+        return diff_all(
+            PgDiffConnection(conn), ids, new_manifest=new_manifest, prod_manifest=prod_manifest
+        )
+    except psycopg.Error as exc:
+        raise DataOpsError(f"data diff failed: {str(exc).splitlines()[0]}") from None

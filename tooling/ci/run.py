@@ -30,6 +30,8 @@ from tooling.ci import diff as diff_mod
 from tooling.ci import report as report_mod
 from tooling.ci.diff import DiffResult
 from tooling.ci.plan import Plan, build_plan, classify_sql, update_classes
+from tooling.engines.profile import resolve_target
+from tooling.engines.publish import pg_connect
 from tooling.errors import DataOpsError
 from tooling.ingest_run import run_ingest
 from tooling.manifest import ManifestGraph, layer, resource_type
@@ -132,9 +134,20 @@ def ci_profile(
     """(profile name, profiles.yml content) for CI: the user's target on the CI file."""
     resolved = settings.profile  # dbt's own resolution: profile name, target, adapter
     profile_name, target = resolved.profile_name, resolved.target_name
+    if resolved.adapter_type == "postgres":
+        # The same server and database, another schema: CI builds into
+        # `<schema>_ci_<layer>` and defers the rest to production's relations. The
+        # unrendered output keeps env_var() calls, so no secret is written.
+        output = _read_yaml(resolved.profiles_dir / "profiles.yml")[profile_name]["outputs"][target]
+        schema = f"{resolved.credentials.get('schema') or 'public'}_ci"
+        ci_output = {**output, "schema": schema}
+        return profile_name, {
+            profile_name: {"target": CI_TARGET, "outputs": {CI_TARGET: ci_output}}
+        }
     if resolved.adapter_type != "duckdb":
         raise DataOpsError(
-            f"slim CI needs a DuckDB target; {profile_name}.{target} is {resolved.adapter_type!r}"
+            f"slim CI needs a DuckDB or PostgreSQL target; {profile_name}.{target} is "
+            f"{resolved.adapter_type!r}"
         )
     # The unrendered output: env_var() calls stay calls, so no secret is written.
     profiles = _read_yaml(resolved.profiles_dir / "profiles.yml")
@@ -233,7 +246,8 @@ def dbt_state(prod: state_mod.ProductionState, paths: CiPaths) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     # Only the manifest: `state:modified` and `--defer` need nothing else, and dbt
     # would spend seconds loading a run_results.json it does not use here.
-    ci_catalog = paths.warehouse.stem
+    # Without a production file (PostgreSQL) sources render the same in CI: keep them.
+    ci_catalog = paths.warehouse.stem if prod.warehouse is not None else prod.database
     sources = {
         uid: {**source, "database": ci_catalog}
         if source.get("database") == prod.database and not source.get("unrendered_database")
@@ -527,20 +541,30 @@ def run_diff(
     if the_plan.full:
         raise DataOpsError("the last CI run was --full: there is no production state to diff")
     prod = state_mod.load(state_dir, settings.project_dir)
-    if prod.warehouse is None or prod.database is None:
+    target = resolve_target(settings) if prod.warehouse is None else None
+    if (target is None or target.type != "postgres") and (
+        prod.warehouse is None or prod.database is None
+    ):
         raise DataOpsError(f"no production warehouse file in {state_dir}")
     new = read_json(
         paths.target_path / "manifest.json", what="CI manifest.json", hint="run `dataops ci run`"
     )
     ids = the_plan.impacted_buildable if downstream else the_plan.modified_ids
-    result = diff_mod.diff(
-        ids,
-        new_manifest=new,
-        prod_manifest=prod.manifest,
-        ci_warehouse=paths.warehouse,
-        prod_warehouse=prod.warehouse,
-        prod_catalog=prod.database,
-    )
+    if target is not None and prod.warehouse is None:
+        with pg_connect(target) as conn:  # production and CI are schemas of one database
+            result = diff_mod.diff_postgres(
+                ids, new_manifest=new, prod_manifest=prod.manifest, conn=conn
+            )
+    else:
+        assert prod.warehouse is not None and prod.database is not None
+        result = diff_mod.diff(
+            ids,
+            new_manifest=new,
+            prod_manifest=prod.manifest,
+            ci_warehouse=paths.warehouse,
+            prod_warehouse=prod.warehouse,
+            prod_catalog=prod.database,
+        )
     update_classes(the_plan, result.schema_diffs())
     save_json(paths.plan, the_plan.to_dict())
     save_json(paths.diff, result.to_dict())

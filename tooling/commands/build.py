@@ -37,6 +37,19 @@ def summary_tables(outcome: BuildOutcome) -> list[Table]:
             done = sum(r.status == "loaded" for r in mine)
             loaded.add_row(source, f"{rows:,}", f"{done} / {len(mine) - done}")
         tables.append(loaded)
+    if outcome.published:
+        moved = [p for p in outcome.published if p.published]
+        published = Table(
+            title=f"Raw tables published to {outcome.target_type}: {len(moved)} moved, "
+            f"{len(outcome.published) - len(moved)} unchanged",
+            title_justify="left",
+        )
+        published.add_column("table")
+        published.add_column("rows", justify="right")
+        published.add_column("published")
+        for p in outcome.published:
+            published.add_row(p.table, f"{p.rows:,}", "yes" if p.published else "unchanged")
+        tables.append(published)
     nodes = Table(title="dbt build", title_justify="left")
     nodes.add_column("resource")
     counted = outcome.run.counts()

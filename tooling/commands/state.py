@@ -49,4 +49,7 @@ def publish(
         f"{len(published.left_out)} quarantine tables left out",
         markup=False,
     )
-    console.print(f"warehouse sha256: {published.warehouse_sha256}")
+    if published.warehouse_sha256:
+        console.print(f"warehouse sha256: {published.warehouse_sha256}")
+    else:
+        console.print("no warehouse copy: production data stays in the target engine")

@@ -302,9 +302,17 @@ def _record_in_transaction(
     if (target_dir / "manifest.json").is_file():
         manifest = load_manifest(target_dir)
         relations = collect.tracked_relations(manifest, config.tracked_materializations)
+    # PostgreSQL / Spark targets: the relations live in the engine; count them there.
+    from tooling.engines.counts import engine_row_counts
+
+    counted = engine_row_counts(settings, relations) if relations else None
+    if counted is not None:
+        insert_rows(con, "table_rows", [[run_id, *row] for row in counted])
+        outcome.counts["tables"] = len(counted)
     if alias is not None:
         outcome.counts["load batches"] = collect.copy_load_batches(con, alias, run_id)
-        outcome.counts["tables"] = collect.copy_row_counts(con, alias, run_id, relations)
+        if counted is None:
+            outcome.counts["tables"] = collect.copy_row_counts(con, alias, run_id, relations)
         model_runs = ml.copy_model_runs(con, alias, run_id, manifest, run.nodes)
         if model_runs:
             outcome.counts["model runs"] = model_runs

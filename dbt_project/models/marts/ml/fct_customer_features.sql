@@ -246,7 +246,7 @@ final as (
         cast(frequency_orders as integer) as frequency_orders,
         cast(monetary_usd as numeric(18, 2)) as monetary_usd,
         cast(refund_count as integer) as refund_count,
-        cast(online_order_share as double precision) as online_order_share,
+        cast(online_order_share as {{ type_double() }}) as online_order_share,
         cast(event_count as integer) as event_count,
         cast(session_count as integer) as session_count,
         cast(cart_add_count as integer) as cart_add_count,
