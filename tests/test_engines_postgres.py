@@ -100,6 +100,33 @@ def test_marts_equal_on_duckdb_and_postgres(first_build, server, repo):
     assert on_postgres == {t: on_duckdb[t] for t in on_postgres}
 
 
+def test_grants_let_the_analyst_read_marts_only(first_build, server, repo):
+    """dbt grants (dbt_project.yml) on PostgreSQL, checked as the analyst role itself."""
+    import psycopg
+
+    with server.connect() as conn:
+        conn.execute("alter role dataops_analyst login password 'analyst-pw'")
+
+        def schema_of(table: str) -> str:
+            rows = conn.execute(
+                "select table_schema from information_schema.tables where table_name = %s "
+                "and table_schema not like %s order by 1",
+                [table, "%\\_ci\\_%"],
+            ).fetchall()
+            assert rows, table
+            return rows[0][0]
+
+        mart = f'"{schema_of("fct_orders")}"."fct_orders"'
+        staging = f'"{schema_of("stg_erp__orders")}"."stg_erp__orders"'
+        expected = conn.execute(f"select count(*) from {mart}").fetchone()[0]
+    analyst = dict(host=server.host, port=server.port, dbname=server.dbname, autocommit=True)
+    with psycopg.connect(user="dataops_analyst", password="analyst-pw", **analyst) as conn:
+        assert conn.execute(f"select count(*) from {mart}").fetchone()[0] == expected > 0
+        for relation in (staging, '"raw_erp"."customers"'):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"select count(*) from {relation}")
+
+
 def test_second_build_publishes_only_changed_tables(first_build, server, repo):
     before = ledger(server)
     # Monitored, and with the incremental fact (an incremental run on PostgreSQL).

@@ -31,6 +31,10 @@
 {% macro postgres__grant_schema_usage() %}
     {%- set roles = ((config.get('grants') or {}).get('select') or []) | unique | list -%}
     {%- if execute and roles -%}
+        {#- dbt's threads grant on one schema at once: PostgreSQL fails such
+            concurrent catalog updates ("tuple concurrently updated"), so they take
+            turns (the lock ends with the model's transaction). -#}
+        select pg_advisory_xact_lock(hashtext('dataops.grant_schema_usage'));
         grant usage on schema {{ adapter.quote(this.schema) }} to
         {%- for role in roles %} {{ adapter.quote(role) }}{{ "," if not loop.last }}{% endfor %}
     {%- endif -%}
