@@ -53,7 +53,7 @@ CONFIG: dict = {'dag_id': 'dataops',
               'retries': 2,
               'retry_delay_seconds': 60,
               'max_retry_delay_seconds': 900}],
- 'test_behavior': 'AFTER_EACH',
+ 'test_behavior': 'BUILD',
  'pins': {'apache-airflow': '3.3', 'astronomer-cosmos': '1.15'}}
 
 
@@ -71,7 +71,9 @@ def _check_versions() -> None:
         try:
             found = version(package)
         except PackageNotFoundError:
-            raise RuntimeError(f"dataops DAG: {package} is not installed (pinned: {series}.x)") from None
+            raise RuntimeError(
+                f"dataops DAG: {package} is not installed (pinned: {series}.x)"
+            ) from None
         if not (found == series or found.startswith(series + ".")):
             raise RuntimeError(
                 f"dataops DAG: {package} {found} is outside the pin {series}.x; "
@@ -188,6 +190,8 @@ with DAG(
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
             test_behavior=TestBehavior[CONFIG["test_behavior"]],
+            # A test of two models (relationships) runs once both are built.
+            should_detach_multiple_parents_tests=True,
             emit_datasets=False,
         ),
         operator_args={"callback": keep_run_results, "retries": 0, "install_deps": False},

@@ -84,8 +84,8 @@ def airflow(
         retry_delay_seconds=retry_delay,
         max_retry_delay_seconds=max_retry_delay,
         test_behavior=test_behavior.upper(),
-        dbt_executable=dbt_executable.resolve() if dbt_executable else None,
-        dataops_executable=dataops_executable.resolve() if dataops_executable else None,
+        dbt_executable=dbt_executable.absolute() if dbt_executable else None,
+        dataops_executable=dataops_executable.absolute() if dataops_executable else None,
         airflow_python=airflow_python,
     )
     path = write_dag(settings, out, options)

@@ -49,7 +49,8 @@ class DagOptions:
 
 def _relative(path: Path, start: Path) -> str:
     """``path`` relative to ``start`` when inside it (the DAG moves with the project)."""
-    path, start = path.resolve(), start.resolve()
+    # absolute, not resolved: a symlinked .venv stays under the project
+    path, start = Path(os.path.abspath(path)), Path(os.path.abspath(start))
     return os.path.relpath(path, start) if path.is_relative_to(start) else str(path)
 
 
@@ -153,8 +154,8 @@ def dag_config(settings: Settings, out: Path, options: DagOptions) -> dict[str, 
             f"{settings.sources} ({', '.join(sorted(raw_schemas))})"
         )
 
-    home = out.resolve()
-    root = settings.root.resolve()
+    home = Path(os.path.abspath(out))
+    root = settings.root
     # The root is written relative to the DAG file when the DAG lives inside it.
     root_from_dag = os.path.relpath(root, home) if home.is_relative_to(root) else str(root)
 
