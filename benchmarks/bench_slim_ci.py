@@ -25,6 +25,9 @@ from _common import alternate, report
 from synthetic_project import make_project
 
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tooling.manifest import ManifestGraph  # noqa: E402
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
@@ -34,13 +37,7 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
 
 
 def descendants(manifest: dict, root: str) -> set[str]:
-    seen, todo = set(), [root]
-    while todo:
-        uid = todo.pop()
-        if uid not in seen:
-            seen.add(uid)
-            todo.extend(manifest["child_map"].get(uid, []))
-    return seen
+    return set(ManifestGraph.of(manifest).descendants([root]))
 
 
 def count_results(target: Path) -> int:

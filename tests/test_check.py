@@ -326,7 +326,8 @@ def test_cli_json_and_exit_code(tmp_path: Path, clean: dict) -> None:
     result = run_cli("check", "--format", "json", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"score", "errors", "warnings", "findings"}
+    assert set(data) == {"score", "convention", "errors", "warnings", "findings"}
+    assert data["convention"] == "dataops"  # the project has [tool.dataops]
     assert data["errors"] == 1
     assert data["findings"] == [
         {

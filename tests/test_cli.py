@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,18 @@ def test_generate_rejects_bad_scale(tmp_path: Path) -> None:
     result = run_cli("generate", "--scale", "0", "--out", str(tmp_path / "x"))
     assert result.returncode == 2
     assert "error:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_version_names_dataops_dbt_adapter_and_duckdb() -> None:
+    """`dataops --version` agrees with what the packages themselves report."""
+    import duckdb
+    from dbt.version import __version__ as dbt_version
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    lines = dict(line.split(" ", 1) for line in result.output.splitlines())
+    assert lines["dbt-core"] == dbt_version
+    assert lines["duckdb"] == duckdb.__version__
+    assert "dbt-duckdb" in lines
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert lines["dataops"] == project["version"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -65,7 +66,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     man = manifest(src, stg, exposures=[exposure])
     man["nodes"][test["unique_id"]] = test
     cat = catalog(man, {SRC: ["id", "email"], STG: ["id", "email_hash"]})
-    results = {"results": [{"unique_id": test["unique_id"], "status": "pass"}]}
+    results = {
+        "metadata": {"generated_at": "2026-11-30T08:15:00Z"},
+        "args": {"which": "build"},
+        "results": [{"unique_id": test["unique_id"], "status": "pass"}],
+    }
     out = tmp_path_factory.mktemp("site")
     build_site(man, cat, results, out)
     return out
@@ -83,12 +88,24 @@ def test_no_manifest_string_becomes_markup(site: Path) -> None:
     for page in [site / "index.html", site / "graph.html", *(site / "nodes").iterdir()]:
         tags = parse(page)
         scripts = [attrs.get("src") for tag, attrs in tags if tag == "script"]
-        assert scripts in ([], ["assets/search.js"]), page.name
+        if page.name == "graph.html":
+            # One JSON data block (no code), then the vendored library and our script.
+            assert scripts == [None, "assets/vendor/cytoscape.min.js", "assets/graph.js"]
+            types = [attrs.get("type") for tag, attrs in tags if tag == "script"]
+            assert types[0] == "application/json"
+        else:
+            assert scripts in ([], ["assets/search.js"]), page.name
         assert not [t for t, _ in tags if t == "img"], page.name
         handlers = [(t, a) for t, a in tags for name in a if name.startswith("on")]
         assert handlers == [], page.name
         hrefs = [a.get("href") or "" for _, a in tags]
         assert not [h for h in hrefs if h.lower().startswith("javascript:")], page.name
+    graph = (site / "graph.html").read_text()
+    block = graph.split('<script type="application/json" id="graph-data">')[1]
+    block = block.split("</script>")[0]
+    assert "<" not in block  # no manifest string can end the data block
+    data = json.loads(block)
+    assert [EVIL] in [n["tags"] for n in data["nodes"]]
     text = (site / "nodes" / page_name(STG)).read_text()
     assert (
         text.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 4
@@ -101,6 +118,7 @@ def test_columns_tests_and_lineage_links(site: Path) -> None:
     assert links == {f"{page_name(SRC)}#col-id", f"{page_name(SRC)}#col-email"}
     text = (site / "nodes" / page_name(STG)).read_text()
     assert "not_null: pass" in text
+    assert "ran 2026-11-30 08:15 UTC" in text
     assert "PII: hashed" in text
     assert "crm.people.email" in text
 
@@ -122,3 +140,33 @@ def test_user_errors_are_one_line(tmp_path: Path) -> None:
     assert no_manifest.stderr.count("\n") == 1
     no_node = run_cli("lineage", "x", "--project-dir", str(project), cwd=tmp_path)
     assert no_node.returncode == 1 and "manifest.json not found" in no_node.stderr
+
+
+def test_results_of_a_compile_or_docs_generate_are_no_run_status(tmp_path: Path) -> None:
+    src = source("crm", "people", [col("id")])
+    stg = model("stg_people", f"select id from {rel('raw', 'people')}", [SRC], [col("id")])
+    test = {
+        "unique_id": "test.proj.not_null_stg_people_id",
+        "resource_type": "test",
+        "name": "not_null_stg_people_id",
+        "attached_node": STG,
+        "column_name": "id",
+        "test_metadata": {"name": "not_null"},
+        "depends_on": {"nodes": [STG]},
+    }
+    man = manifest(src, stg)
+    man["nodes"][test["unique_id"]] = test
+    for which in ("generate", "compile", None):
+        results = {
+            "args": {"which": which} if which else {},
+            "results": [
+                {"unique_id": STG, "status": "success"},
+                {"unique_id": test["unique_id"], "status": "success"},
+            ],
+        }
+        out = tmp_path / str(which)
+        build_site(man, None, results, out)
+        text = (out / "nodes" / page_name(STG)).read_text()
+        assert "never run here" in text, which
+        assert "success" not in text, which
+        assert "runs nothing" in text, which

@@ -59,19 +59,23 @@ class RunSummary:
     elapsed: float = 0.0
 
     def counts(self) -> dict[str, Counter[str]]:
-        """Status counts per resource type (model, test, seed, snapshot, unit_test)."""
+        """Status counts per resource type (model, test, seed, snapshot, unit_test,
+        saved_query ...)."""
         out: dict[str, Counter[str]] = {}
         for node in self.nodes:
-            out.setdefault(node.resource_type, Counter())[_bucket(node.status)] += 1
+            out.setdefault(node.resource_type, Counter())[bucket(node.status)] += 1
         return out
 
     @property
     def failed(self) -> list[NodeResult]:
-        return [n for n in self.nodes if _bucket(n.status) == "error"]
+        return [n for n in self.nodes if bucket(n.status) == "error"]
 
 
-def _bucket(status: str) -> str:
-    """dbt's statuses folded into pass / warn / error / skip."""
+def bucket(status: str) -> str:
+    """dbt's statuses folded into pass / warn / error / skip / no-op.
+
+    NO-OP is what dbt reports for nodes it has nothing to execute for (saved
+    queries without exports): not a skip, which means an upstream failed."""
     return {
         "success": "pass",
         "pass": "pass",
@@ -81,7 +85,7 @@ def _bucket(status: str) -> str:
         "runtime error": "error",
         "skipped": "skip",
         "skip": "skip",
-        "no-op": "skip",
+        "no-op": "no-op",
     }.get(status, status)
 
 

@@ -30,7 +30,7 @@ from tooling.commands import state as state_cmd
 from tooling.console import err_console
 from tooling.errors import DataOpsError
 from tooling.eventlog import LOG, LogFormat
-from tooling.options import STATE, ProjectDir, Target, Warehouse
+from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars, Warehouse
 
 app = typer.Typer(
     name="dataops",
@@ -42,11 +42,48 @@ app = typer.Typer(
 )
 
 
+def versions() -> list[tuple[str, str]]:
+    """Installed versions of dataops, dbt-core, every dbt adapter and DuckDB (no imports)."""
+    from importlib import metadata
+
+    names = ["dataops", "dbt-core"]
+    adapters = sorted(
+        dist.metadata["Name"].lower()
+        for dist in metadata.distributions()
+        if (dist.metadata["Name"] or "").lower().startswith("dbt-")
+        and dist.metadata["Name"].lower()
+        not in {
+            "dbt-core",
+            "dbt-adapters",
+            "dbt-common",
+            "dbt-extractor",
+            "dbt-semantic-interfaces",
+            "dbt-protos",
+        }
+    )
+    out = []
+    for name in [*names, *dict.fromkeys(adapters), "duckdb"]:
+        try:
+            out.append((name, metadata.version(name)))
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        for name, version in versions():
+            typer.echo(f"{name} {version}")
+        raise typer.Exit()
+
+
 @app.callback()
 def root(
     project_dir: ProjectDir = None,
     target: Target = None,
     warehouse: Warehouse = None,
+    profiles_dir: ProfilesDir = None,
+    dbt_vars: Vars = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show tracebacks for errors.")
     ] = False,
@@ -57,11 +94,22 @@ def root(
             help="text (default) or json: one JSON object per event and line, for log shipping.",
         ),
     ] = LogFormat.text,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the versions of dataops, dbt-core, the dbt adapters and DuckDB.",
+        ),
+    ] = False,
 ) -> None:
     """dataops: ingest, build, lint, check, slim CI, docs and monitoring for dbt projects."""
     STATE.project_dir = project_dir
     STATE.target = target
     STATE.warehouse = warehouse
+    STATE.profiles_dir = profiles_dir
+    STATE.vars = dbt_vars
     STATE.verbose = verbose
     LOG.configure(log_format.value)
 

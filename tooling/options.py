@@ -32,9 +32,28 @@ Warehouse = Annotated[
     Path | None,
     typer.Option(
         "--warehouse",
-        help="DuckDB warehouse file. Default: [tool.dataops] warehouse, else "
-        "warehouse/dataops.duckdb.",
+        help="DuckDB warehouse file. Default: [tool.dataops] warehouse, else the "
+        "dbt profile's DuckDB path.",
         envvar="DATAOPS_WAREHOUSE",
+        show_default=False,
+    ),
+]
+
+ProfilesDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--profiles-dir",
+        help="Folder holding profiles.yml. Default: DBT_PROFILES_DIR, else the current "
+        "folder, the project folder, ~/.dbt (as dbt looks).",
+        show_default=False,
+    ),
+]
+Vars = Annotated[
+    str | None,
+    typer.Option(
+        "--vars",
+        help="dbt variables as a YAML or JSON mapping, e.g. '{key: value}', passed to every "
+        "dbt invocation. Default: [tool.dataops] vars (--vars keys win).",
         show_default=False,
     ),
 ]
@@ -54,6 +73,8 @@ class AppState:
     project_dir: Path | None = None
     target: str | None = None
     warehouse: Path | None = None
+    profiles_dir: Path | None = None
+    vars: str | None = None
     verbose: bool = False
 
     def settings(
@@ -64,6 +85,8 @@ class AppState:
         warehouse: Path | None = None,
         sources: Path | None = None,
         landing_root: Path | None = None,
+        profiles_dir: Path | None = None,
+        vars: str | None = None,
         require_project: bool = True,
     ) -> settings_mod.Settings:
         return settings_mod.resolve(
@@ -72,6 +95,8 @@ class AppState:
             warehouse=warehouse or self.warehouse,
             sources=sources,
             landing_root=landing_root,
+            profiles_dir=profiles_dir or self.profiles_dir,
+            vars=vars if vars is not None else self.vars,
             require_project=require_project,
         )
 

@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tooling.artifacts import read_json
 from tooling.errors import DataOpsError
+from tooling.manifest import read_project_file
 from tooling.runner import invoke
 from tooling.settings import Settings
 
@@ -64,15 +63,49 @@ def sha256(path: Path) -> str:
 
 def project_name(project_dir: Path) -> str:
     """The `name:` of a dbt project, read from its dbt_project.yml."""
-    path = project_dir / "dbt_project.yml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataOpsError(f"cannot read {path}: {exc}") from None
-    name = data.get("name") if isinstance(data, dict) else None
+    name = read_project_file(project_dir).get("name")
     if not name:
-        raise DataOpsError(f"{path} has no `name:`")
+        raise DataOpsError(f"{project_dir / 'dbt_project.yml'} has no `name:`")
     return str(name)
+
+
+def built_relations(manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(schema, identifier) of every relation the manifest's models, seeds, snapshots build."""
+    out = {}
+    for uid, node in manifest.get("nodes", {}).items():
+        if node.get("resource_type") not in {"model", "seed", "snapshot"}:
+            continue
+        if (node.get("config") or {}).get("materialized") == "ephemeral":
+            continue
+        name = node.get("alias") or node.get("identifier") or node.get("name")
+        out[(str(node.get("schema") or "").lower(), str(name).lower())] = uid
+    return out
+
+
+def missing_relations(warehouse: Path, manifest: dict[str, Any]) -> list[str]:
+    """The manifest's built relations (``schema.name``) the DuckDB file does not hold."""
+    import duckdb
+
+    expected = built_relations(manifest)
+    if not expected:
+        return []
+    try:
+        con = duckdb.connect(str(warehouse))  # as copy_warehouse: dbt may hold it open
+    except duckdb.Error as exc:
+        raise DataOpsError(f"cannot open the warehouse {warehouse} to publish it: {exc}") from None
+    try:
+        present = {
+            (schema.lower(), name.lower())
+            for schema, name in con.execute(
+                "select schema_name, table_name from duckdb_tables() "
+                "where database_name = current_database() "
+                "union all select schema_name, view_name from duckdb_views() "
+                "where database_name = current_database() and not internal"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    return sorted(f"{s}.{n}" for s, n in expected if (s, n) not in present)
 
 
 def copy_warehouse(source: Path, dest: Path) -> None:
@@ -93,6 +126,21 @@ def copy_warehouse(source: Path, dest: Path) -> None:
 def publish(settings: Settings, dest: Path) -> PublishedState:
     """Write the production state of the last build of ``settings`` into ``dest``."""
     target = settings.target_dir
+    warehouse = settings.warehouse  # the profile's path unless overridden: resolved first
+    if not warehouse.is_file():
+        raise DataOpsError(f"cannot publish state: no warehouse file at {warehouse}")
+    if (target / "manifest.json").is_file():
+        # Before `dbt docs generate`: a catalog must not be taken from the wrong file.
+        manifest = read_json(target / "manifest.json", what="manifest.json", hint="")
+        lacking = missing_relations(warehouse, manifest)
+        if lacking:
+            total = len(built_relations(manifest))
+            shown = ", ".join(lacking[:3]) + (" ..." if len(lacking) > 3 else "")
+            raise DataOpsError(
+                f"cannot publish state: the warehouse {warehouse} lacks {len(lacking)} of "
+                f"the manifest's {total} built relations ({shown}); publish the file the "
+                "build wrote (the dbt profile's path, or --warehouse)"
+            )
     catalog, results = target / "catalog.json", target / "run_results.json"
     build_results = results.read_bytes() if results.is_file() else None
     if build_results is not None and (
@@ -108,14 +156,12 @@ def publish(settings: Settings, dest: Path) -> PublishedState:
             f"cannot publish state: {', '.join(missing)} missing in {target}; "
             "run `dataops build` (and `dbt docs generate` for catalog.json) first"
         )
-    if not settings.warehouse.is_file():
-        raise DataOpsError(f"cannot publish state: no warehouse file at {settings.warehouse}")
     dest.mkdir(parents=True, exist_ok=True)
     out = PublishedState(directory=dest)
     for name in STATE_ARTIFACTS:
         shutil.copyfile(target / name, dest / name)
         out.files.append(dest / name)
-    copy_warehouse(settings.warehouse, dest / STATE_WAREHOUSE)
+    copy_warehouse(warehouse, dest / STATE_WAREHOUSE)
     out.files.append(dest / STATE_WAREHOUSE)
     out.warehouse_sha256 = sha256(dest / STATE_WAREHOUSE)
     return out

@@ -8,25 +8,34 @@ in ``tooling.check.rules`` registered in ``RULES``.
 from __future__ import annotations
 
 import fnmatch
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tooling.artifacts import load_manifest, read_json
+from tooling.check import conventions
+from tooling.check.conventions import PRESETS, Convention
 from tooling.check.rules import RULES, Context, Finding, Rule
 from tooling.errors import DataOpsError, UsageError
 
 SEVERITIES = ("error", "warn")
+# Rules a project opts into by having [tool.dataops]: without it they only warn.
+OPT_IN_RULES = ("model-owner", "mart-contract")
 
 __all__ = [
+    "PRESETS",
     "RULES",
+    "CheckConfig",
     "CheckReport",
+    "Convention",
     "Finding",
     "RuleConfig",
     "load_artifacts",
     "parse_config",
     "run_checks",
+    "suggest_config",
 ]
 
 
@@ -58,11 +67,19 @@ class RuleOutcome:
 
 
 @dataclass
+class CheckConfig:
+    rules: dict[str, RuleConfig]
+    convention: Convention
+    include_packages: bool | list[str] = False
+
+
+@dataclass
 class CheckReport:
     findings: list[Finding]
     outcomes: list[RuleOutcome]
     column_coverage: float | None  # percent of columns documented, None without columns
     models: int
+    convention: str = "dataops"
 
     @property
     def errors(self) -> int:
@@ -85,6 +102,7 @@ class CheckReport:
         """The shared check JSON shape (read by the CI report)."""
         return {
             "score": self.score,
+            "convention": self.convention,
             "errors": self.errors,
             "warnings": self.warnings,
             "findings": [f.as_dict() for f in self.findings],
@@ -92,24 +110,50 @@ class CheckReport:
 
 
 def parse_config(table: Mapping[str, Any] | None) -> dict[str, RuleConfig]:
-    """``[tool.dataops.check]`` -> per-rule config; unknown rules or keys are errors.
+    """``[tool.dataops.check]`` -> per-rule config (see ``parse_check_config``)."""
+    return parse_check_config(table).rules
+
+
+def parse_check_config(table: Mapping[str, Any] | None, *, configured: bool = True) -> CheckConfig:
+    """``[tool.dataops.check]`` -> rules, convention and packages; unknown keys are errors.
 
     Shape::
 
+        [tool.dataops.check]
+        convention = "dbt-labs"        # dataops | dbt-labs | none (see conventions.py)
+        naming = { marts = ["fct_*", "dim_*", "*_summary"] }   # overrides the preset
+        include_packages = ["my_package"]                     # or true: all packages
         [tool.dataops.check.rules.column-docs]
         severity = "warn"              # error | warn
         enabled = true
         exceptions = [{ node = "model.pkg.legacy_*", reason = "migrating in Q3" }]
+
+    ``configured`` False (a project without ``[tool.dataops]``): the rules of
+    ``OPT_IN_RULES`` default to warnings and the convention to ``dbt-labs``.
     """
     configs = {
-        rule_id: RuleConfig(severity=rule.default_severity) for rule_id, rule in RULES.items()
+        rule_id: RuleConfig(
+            severity="warn" if not configured and rule_id in OPT_IN_RULES else rule.default_severity
+        )
+        for rule_id, rule in RULES.items()
     }
     table = dict(table or {})
     rules_table = table.pop("rules", {})
+    convention = conventions.resolve(
+        {k: table.pop(k) for k in conventions.KEYS if k in table}, configured=configured
+    )
+    include = table.pop("include_packages", False)
+    if not isinstance(include, bool) and not (
+        isinstance(include, list) and all(isinstance(p, str) for p in include)
+    ):
+        raise UsageError(
+            "[tool.dataops.check] include_packages must be true, false or a list of package names"
+        )
     if table:
         raise UsageError(
             f"unknown key(s) in [tool.dataops.check]: {', '.join(sorted(table))} "
-            "(rules go under [tool.dataops.check.rules.<rule>])"
+            f"(known: {', '.join([*conventions.KEYS, 'include_packages', 'rules'])}; "
+            "rules go under [tool.dataops.check.rules.<rule>])"
         )
     if not isinstance(rules_table, Mapping):
         raise UsageError("[tool.dataops.check.rules] must be a table")
@@ -147,7 +191,7 @@ def parse_config(table: Mapping[str, Any] | None) -> dict[str, RuleConfig]:
                 + (f" (options: {', '.join(rule.options)})" if rule.options else "")
             )
         config.options = raw
-    return configs
+    return CheckConfig(rules=configs, convention=convention, include_packages=include)
 
 
 def load_artifacts(target_dir: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -173,12 +217,18 @@ def run_checks(
     config: Mapping[str, Any] | None = None,
     *,
     only: list[str] | None = None,
+    configured: bool = True,
+    include_packages: bool | list[str] | None = None,
 ) -> CheckReport:
-    configs = parse_config(config)
+    """Every enabled rule over the project's models (and with ``include_packages``
+    the models of all packages, or of the named ones; default from the config)."""
+    parsed = parse_check_config(config, configured=configured)
+    configs = parsed.rules
     for rule_id in only or []:
         if rule_id not in RULES:
             raise UsageError(f"unknown rule {rule_id!r}; known rules: {', '.join(RULES)}")
-    ctx = Context.build(manifest, catalog)
+    packages = parsed.include_packages if include_packages is None else include_packages
+    ctx = Context.build(manifest, catalog, convention=parsed.convention, packages=packages)
     findings: list[Finding] = []
     outcomes: list[RuleOutcome] = []
     for rule_id, rule in RULES.items():
@@ -204,7 +254,29 @@ def run_checks(
         outcomes=outcomes,
         column_coverage=ctx.column_coverage(),
         models=len(ctx.models),
+        convention=parsed.convention.name,
     )
+
+
+def suggest_config(manifest: Mapping[str, Any], catalog: Mapping[str, Any] | None = None) -> str:
+    """The ``[tool.dataops.check]`` block matching the project's observed conventions.
+
+    Pasted into ``pyproject.toml`` it gives no naming finding; the opt-in rules
+    (owners, contracts) the project does not follow yet are kept as warnings,
+    which is what they are without ``[tool.dataops]``.
+    """
+    ctx = Context.build(manifest, catalog)
+    suggestion = conventions.suggest(ctx.models.values())
+    text = suggestion.text
+    report = run_checks(manifest, catalog, tomllib.loads(text)["tool"]["dataops"]["check"])
+    for rule_id in OPT_IN_RULES:
+        failing = sum(f.rule == rule_id for f in report.findings)
+        if failing:
+            text += (
+                f"\n[tool.dataops.check.rules.{rule_id}]\n"
+                f'severity = "warn"  # {failing} node(s) do not follow it yet\n'
+            )
+    return text
 
 
 def _evaluate(rule: Rule, ctx: Context, cfg: RuleConfig) -> tuple[int, list[Finding]]:

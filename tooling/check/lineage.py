@@ -8,9 +8,10 @@ changes the rule without touching it.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from tooling.manifest import ManifestGraph
 
 ColumnRef = tuple[str, str]  # (unique_id, column name)
 
@@ -37,20 +38,18 @@ def by_name_descendants(
     A column is followed into a child model when the child has a column of the
     same name; renaming or dropping it (``email`` -> ``email_hash``) ends the trail.
     """
-    child_map: Mapping[str, list[str]] = manifest.get("child_map") or {}
     nodes: Mapping[str, Any] = manifest.get("nodes") or {}
     name = column.lower()
-    seen = {node_id}
-    queue = deque([node_id])
-    while queue:
-        current = queue.popleft()
-        for child in child_map.get(current, []):
-            if child in seen or not child.startswith(("model.", "snapshot.")):
-                continue
-            seen.add(child)
-            if name in node_columns(nodes.get(child, {}), catalog):
-                yield child, name
-                queue.append(child)
+
+    def keeps_name(uid: str) -> bool:
+        return uid.startswith(("model.", "snapshot.")) and name in node_columns(
+            nodes.get(uid, {}), catalog
+        )
+
+    reached = ManifestGraph.of(manifest).descendants([node_id], follow=keeps_name)
+    for child in reached:
+        if child != node_id:
+            yield child, name
 
 
 column_descendants: Callable[
@@ -60,15 +59,11 @@ column_descendants: Callable[
 
 def downstream_models(manifest: Mapping[str, Any], start: Iterable[str]) -> set[str]:
     """Models and snapshots downstream of ``start`` (through the child map)."""
-    child_map: Mapping[str, list[str]] = manifest.get("child_map") or {}
-    seen: set[str] = set()
-    queue = deque(start)
-    while queue:
-        for child in child_map.get(queue.popleft(), []):
-            if child not in seen and child.startswith(("model.", "snapshot.")):
-                seen.add(child)
-                queue.append(child)
-    return seen
+    roots = list(start)
+    reached = ManifestGraph.of(manifest).descendants(
+        roots, follow=lambda uid: uid.startswith(("model.", "snapshot."))
+    )
+    return set(reached) - set(roots)
 
 
 def exact_pii_exposures(

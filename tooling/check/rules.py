@@ -8,16 +8,19 @@ structure guide. Nothing here knows a model name of any particular project.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tooling.check import lineage
+from tooling.check.conventions import PRESETS, Convention
+from tooling.manifest import LAYER_ORDER, ManifestGraph
+from tooling.manifest import layer as manifest_layer
 
-LAYERS = ("staging", "intermediate", "marts")
-PREFIXES = {"staging": ("stg_",), "intermediate": ("int_",), "marts": ("fct_", "dim_")}
+LAYERS = LAYER_ORDER
 
 
 @dataclass
@@ -46,39 +49,43 @@ class Context:
     models: dict[str, dict[str, Any]]
     sources: dict[str, dict[str, Any]]
     all_nodes: dict[str, dict[str, Any]]
-    tests_by_node: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    graph: ManifestGraph
+    convention: Convention = PRESETS["dataops"]
     _coverage: tuple[int, int] = (0, 0)
 
     @classmethod
-    def build(cls, manifest: Mapping[str, Any], catalog: Mapping[str, Any] | None) -> Context:
+    def build(
+        cls,
+        manifest: Mapping[str, Any],
+        catalog: Mapping[str, Any] | None,
+        *,
+        convention: Convention | None = None,
+        packages: bool | list[str] = False,
+    ) -> Context:
+        """The project's own models and sources (plus those of ``packages``: True for
+        every package, or a list of package names)."""
         nodes: dict[str, dict[str, Any]] = dict(manifest.get("nodes") or {})
         sources: dict[str, dict[str, Any]] = dict(manifest.get("sources") or {})
-        project = (manifest.get("metadata") or {}).get("project_name") or ""
+        graph = ManifestGraph.of(manifest)
+        project = graph.project_name
         if not project:
             packages = Counter(
                 n.get("package_name") for n in nodes.values() if n.get("resource_type") == "model"
             )
             project = packages.most_common(1)[0][0] if packages else ""
+
+        def checked(entry: Mapping[str, Any]) -> bool:
+            package = entry.get("package_name")
+            if package == project or packages is True:
+                return True
+            return isinstance(packages, list) and package in packages
+
         models = {
-            uid: n
-            for uid, n in nodes.items()
-            if n.get("resource_type") == "model" and n.get("package_name") == project
+            uid: n for uid, n in nodes.items() if n.get("resource_type") == "model" and checked(n)
         }
-        own_sources = {uid: s for uid, s in sources.items() if s.get("package_name") == project}
+        own_sources = {uid: s for uid, s in sources.items() if checked(s)}
         if not manifest.get("child_map"):
-            child_map: dict[str, list[str]] = {uid: [] for uid in [*nodes, *sources]}
-            for uid, node in nodes.items():
-                for parent in (node.get("depends_on") or {}).get("nodes") or []:
-                    child_map.setdefault(parent, []).append(uid)
-            manifest = {**manifest, "child_map": child_map}
-        tests_by_node: dict[str, list[dict[str, Any]]] = {}
-        for node in nodes.values():
-            if node.get("resource_type") != "test":
-                continue
-            attached = node.get("attached_node")
-            targets = [attached] if attached else (node.get("depends_on") or {}).get("nodes") or []
-            for target in targets:
-                tests_by_node.setdefault(target, []).append(node)
+            manifest = {**manifest, "child_map": graph.children}
         return cls(
             manifest=manifest,
             catalog=catalog,
@@ -86,18 +93,17 @@ class Context:
             models=models,
             sources=own_sources,
             all_nodes={**nodes, **sources},
-            tests_by_node=tests_by_node,
+            graph=graph,
+            convention=convention or PRESETS["dataops"],
         )
+
+    def layer(self, node: Mapping[str, Any]) -> str | None:
+        """The node's layer under this project's convention (its folder under the model path)."""
+        return manifest_layer(node, self.convention.layers)
 
     def column_coverage(self) -> float | None:
         documented, total = self._coverage
         return round(100.0 * documented / total, 1) if total else None
-
-
-def layer(node: Mapping[str, Any]) -> str | None:
-    """The layer folder directly under the model path (fqn[1]), if it is one."""
-    fqn = node.get("fqn") or []
-    return fqn[1] if len(fqn) > 2 and fqn[1] in LAYERS else None
 
 
 def parents(node: Mapping[str, Any]) -> list[str]:
@@ -123,43 +129,38 @@ Result = tuple[int, list[Finding]]
 
 
 def naming(ctx: Context, options: Mapping[str, Any]) -> Result:
+    """Names per layer (and sub-folder) as the project's convention says."""
+    conv = ctx.convention
     out = []
     for node in ctx.models.values():
-        name, where = str(node.get("name")), layer(node)
+        name, where = str(node.get("name")), ctx.layer(node)
         fqn = node.get("fqn") or []
         if where is None:
-            claimed = [lay for lay, pre in PREFIXES.items() if name.startswith(pre)]
+            if not conv.require_layer:
+                continue
+            claimed = conv.claims(name)
+            folders = ", ".join(f for fs in conv.folders.values() for f in fs)
             out.append(
                 _finding(
                     "naming",
                     node,
-                    f"{name} is named like a {claimed[0]} model but is not in a {claimed[0]}/ "
-                    "folder"
+                    f"{name} is named like a {claimed[0]} model but is not in a "
+                    f"{'/ or '.join(conv.folders[claimed[0]]) or claimed[0]}/ folder"
                     if claimed
-                    else f"{name} is not in a layer folder ({', '.join(LAYERS)})",
+                    else f"{name} is not in a layer folder ({folders})",
                 )
             )
             continue
-        prefixes = PREFIXES[where]
-        if where == "staging" and len(fqn) > 3:
-            source = fqn[2]
-            if not name.startswith(f"stg_{source}__"):
-                out.append(
-                    _finding(
-                        "naming",
-                        node,
-                        f"{name} is in staging/{source}/ and should be named "
-                        f"stg_{source}__<entity>",
-                    )
-                )
-        elif where == "staging" and not re.match(r"^stg_[a-z0-9_]+?__[a-z0-9_]+$", name):
-            out.append(_finding("naming", node, f"{name} should be named stg_<source>__<entity>"))
-        elif not name.startswith(prefixes):
+        folder = str(fqn[2]) if len(fqn) > 3 else None
+        patterns = conv.patterns(where, folder)
+        if patterns and not any(fnmatch.fnmatchcase(name, p) for p in patterns):
+            place = f"{fqn[1]}/{folder}/" if folder else f"{fqn[1]}/"
             out.append(
                 _finding(
                     "naming",
                     node,
-                    f"{name} is in {where}/ and should start with {' or '.join(prefixes)}",
+                    f"{name} is in {place} and should match {' or '.join(patterns)} "
+                    f"(convention {conv.name})",
                 )
             )
     return len(ctx.models), out
@@ -169,7 +170,7 @@ def source_outside_staging(ctx: Context, options: Mapping[str, Any]) -> Result:
     out = []
     for node in ctx.models.values():
         srcs = [p for p in parents(node) if p.startswith("source.")]
-        if srcs and layer(node) != "staging":
+        if srcs and ctx.layer(node) != "staging":
             out.append(
                 _finding(
                     "source-outside-staging",
@@ -184,13 +185,13 @@ def source_outside_staging(ctx: Context, options: Mapping[str, Any]) -> Result:
 def layer_order(ctx: Context, options: Mapping[str, Any]) -> Result:
     out = []
     for node in ctx.models.values():
-        mine = layer(node)
+        mine = ctx.layer(node)
         if mine is None:
             continue
         later = []
         for parent_id in parents(node):
             parent = ctx.all_nodes.get(parent_id, {})
-            theirs = layer(parent) if parent.get("resource_type") == "model" else None
+            theirs = ctx.layer(parent) if parent.get("resource_type") == "model" else None
             if theirs and LAYERS.index(theirs) > LAYERS.index(mine):
                 later.append(f"{parent_id} ({theirs})")
         if later:
@@ -210,7 +211,7 @@ def direct_join_to_source(ctx: Context, options: Mapping[str, Any]) -> Result:
         ps = parents(node)
         srcs = [p for p in ps if p.startswith("source.")]
         models = [p for p in ps if p.startswith(("model.", "snapshot.", "seed."))]
-        if srcs and (models or layer(node) == "marts"):
+        if srcs and (models or ctx.layer(node) == "marts"):
             what = (
                 f"joins {', '.join(srcs)} with {', '.join(models)}"
                 if models
@@ -270,18 +271,7 @@ def primary_key_test(ctx: Context, options: Mapping[str, Any]) -> Result:
     combination = tuple(options.get("combination_tests", ["unique_combination_of_columns"]))
     out = []
     for uid, node in ctx.models.items():
-        unique, not_null, has_combination = set(), set(), False
-        for test in ctx.tests_by_node.get(uid, []):
-            meta = test.get("test_metadata") or {}
-            name = str(meta.get("name") or "")
-            column = str(test.get("column_name") or "").lower()
-            if name == "unique" and column:
-                unique.add(column)
-            elif name == "not_null" and column:
-                not_null.add(column)
-            elif name.split(".")[-1] in combination:
-                has_combination = True
-        if not (unique & not_null) and not has_combination:
+        if not ctx.graph.has_primary_key_test(uid, combination):
             out.append(
                 _finding(
                     "primary-key-test",
@@ -294,7 +284,7 @@ def primary_key_test(ctx: Context, options: Mapping[str, Any]) -> Result:
 
 
 def mart_contract(ctx: Context, options: Mapping[str, Any]) -> Result:
-    marts = [n for n in ctx.models.values() if layer(n) == "marts"]
+    marts = [n for n in ctx.models.values() if ctx.layer(n) == "marts"]
     out = [
         _finding("mart-contract", node, "mart without an enforced contract (contract: enforced)")
         for node in marts
@@ -448,7 +438,7 @@ def pii_to_mart(ctx: Context, options: Mapping[str, Any]) -> Result:
             ctx.manifest,
             ctx.catalog,
             sorted({source_id for source_id, _ in pii_columns}),
-            is_mart=lambda e: e.get("resource_type") == "model" and layer(e) == "marts",
+            is_mart=lambda e: e.get("resource_type") == "model" and ctx.layer(e) == "marts",
         )
         if exposures is not None:
             return checked, [
@@ -473,7 +463,7 @@ def pii_to_mart(ctx: Context, options: Mapping[str, Any]) -> Result:
             ctx.manifest, ctx.catalog, source_id, column_name
         ):
             node = ctx.all_nodes.get(node_id, {})
-            if node.get("resource_type") == "model" and layer(node) == "marts":
+            if node.get("resource_type") == "model" and ctx.layer(node) == "marts":
                 out.append(
                     _finding(
                         "pii-to-mart",
@@ -495,7 +485,11 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {
-    "naming": Rule(naming, "models named per layer and folder: stg_<source>__, int_, fct_/dim_"),
+    "naming": Rule(
+        naming,
+        "models named per layer and folder as the convention says "
+        "(dataops: stg_<source>__, int_, fct_/dim_)",
+    ),
     "source-outside-staging": Rule(source_outside_staging, "only staging calls source()"),
     "layer-order": Rule(layer_order, "no model refs a later layer"),
     "direct-join-to-source": Rule(

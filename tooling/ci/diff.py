@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tooling.errors import DataOpsError
+from tooling.manifest import ManifestGraph
 
 SAMPLES = 3
 
@@ -79,42 +80,8 @@ def render(rel: tuple[str, str, str]) -> str:
 
 
 def primary_key(manifest: dict[str, Any], uid: str) -> list[str]:
-    """A model's key, from what its project declares: constraints, tests, unique_key."""
-    node = manifest["nodes"][uid]
-    for constraint in node.get("constraints") or []:
-        if constraint.get("type") == "primary_key" and constraint.get("columns"):
-            return list(constraint["columns"])
-    for name, col in (node.get("columns") or {}).items():
-        if any(c.get("type") == "primary_key" for c in col.get("constraints") or []):
-            return [name]
-    unique: list[str] = []
-    not_null: set[str] = set()
-    combos: list[list[str]] = []
-    for child in manifest.get("child_map", {}).get(uid, []):
-        test = manifest["nodes"].get(child) or {}
-        meta = test.get("test_metadata") or {}
-        if test.get("attached_node") != uid or not meta:
-            continue
-        kwargs = meta.get("kwargs") or {}
-        column = test.get("column_name") or kwargs.get("column_name")
-        if meta.get("name") == "unique" and column:
-            unique.append(column)
-        elif meta.get("name") == "not_null" and column:
-            not_null.add(column)
-        elif meta.get("name") == "unique_combination_of_columns":
-            cols = kwargs.get("combination_of_columns") or []
-            if isinstance(cols, list) and cols:
-                combos.append([str(c) for c in cols])
-    for column in sorted(unique, key=lambda c: (c not in not_null, c)):
-        return [column]
-    if combos:
-        return combos[0]
-    key = (node.get("config") or {}).get("unique_key")
-    if isinstance(key, str) and key:
-        return [key]
-    if isinstance(key, list) and key:
-        return [str(k) for k in key]
-    return []
+    """A model's key, from what its project declares (see ``ManifestGraph.primary_key``)."""
+    return ManifestGraph.of(manifest).primary_key(uid)
 
 
 def _columns(con: Any, rel: tuple[str, str, str]) -> dict[str, str] | None:
@@ -236,6 +203,7 @@ def diff(
     if not prod_warehouse.is_file():
         raise DataOpsError(f"no production warehouse at {prod_warehouse} in the state directory")
     result = DiffResult()
+    graph = ManifestGraph.of(new_manifest)
     con = duckdb.connect(str(ci_warehouse), read_only=True)
     try:
         path = str(prod_warehouse.resolve()).replace("'", "''")
@@ -254,7 +222,7 @@ def diff(
                 result.skipped[uid] = "ephemeral or deleted: no relation"
                 continue
             found = diff_model(
-                con, uid, relation(old_node), relation(new_node), primary_key(new_manifest, uid)
+                con, uid, relation(old_node), relation(new_node), graph.primary_key(uid)
             )
             if isinstance(found, str):
                 result.skipped[uid] = found

@@ -13,8 +13,24 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tooling.manifest import ManifestGraph, resource_type
+
 BUILDABLE = {"model", "seed", "snapshot"}
 TESTS = {"test", "unit_test"}
+# How plans and reports name each resource type (dbt's unique-id prefixes), in order.
+TYPE_LABELS = {
+    "model": ("model", "models"),
+    "seed": ("seed", "seeds"),
+    "snapshot": ("snapshot", "snapshots"),
+    "test": ("data test", "data tests"),
+    "unit_test": ("unit test", "unit tests"),
+    "semantic_model": ("semantic model", "semantic models"),
+    "metric": ("metric", "metrics"),
+    "saved_query": ("saved query", "saved queries"),
+    "exposure": ("exposure", "exposures"),
+    "source": ("source", "sources"),
+    "analysis": ("analysis", "analyses"),
+}
 # Config keys that differ between environments without a change to the project.
 VOLATILE_CONFIG = {"database", "schema"}
 
@@ -26,10 +42,14 @@ class ModifiedNode:
     name: str
     path: str | None
     reasons: list[str]
-    change_class: str | None = None  # models: non-breaking | breaking | unknown
+    # models: non-breaking | breaking (columns) | breaking: rows | unknown
+    change_class: str | None = None
     columns_added: list[str] = field(default_factory=list)
     columns_removed: list[str] = field(default_factory=list)
     columns_retyped: list[str] = field(default_factory=list)
+    row_changes: list[str] = field(default_factory=list)  # SQL scope: filters, joins, grouping
+    value_changes: list[str] = field(default_factory=list)  # existing columns, new expressions
+    sql_note: str | None = None  # why the compiled SQL could not be compared
 
 
 @dataclass
@@ -49,9 +69,14 @@ class Plan:
     def impacted_buildable(self) -> list[str]:
         return [u for u in self.impacted if u.split(".", 1)[0] in BUILDABLE]
 
+    def impacted_by_type(self) -> dict[str, int]:
+        """Impacted nodes counted per resource type (``model``, ``test``, ``metric`` ...)."""
+        return count_by_type(self.impacted)
+
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["edges"] = [list(e) for e in self.edges]
+        out["impacted_by_type"] = self.impacted_by_type()
         return out
 
     @classmethod
@@ -66,12 +91,29 @@ class Plan:
         )
 
 
+def count_by_type(uids: list[str]) -> dict[str, int]:
+    """Node ids counted per resource type, in ``TYPE_LABELS`` order."""
+    counts: dict[str, int] = {}
+    for uid in uids:
+        kind = resource_type(uid)
+        counts[kind] = counts.get(kind, 0) + 1
+    order = list(TYPE_LABELS)
+    return dict(
+        sorted(counts.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else 99, kv[0]))
+    )
+
+
+def describe_counts(counts: dict[str, int]) -> str:
+    """``{"model": 3, "test": 1}`` -> ``3 models, 1 data test``."""
+    parts = []
+    for kind, n in counts.items():
+        one, many = TYPE_LABELS.get(kind, (kind.replace("_", " "), kind.replace("_", " ") + "s"))
+        parts.append(f"{n} {one if n == 1 else many}")
+    return ", ".join(parts) or "nothing"
+
+
 def _node(manifest: dict[str, Any], uid: str) -> dict[str, Any] | None:
-    for key in ("nodes", "sources", "exposures", "metrics", "semantic_models", "unit_tests"):
-        found = manifest.get(key, {}).get(uid)
-        if found is not None:
-            return found
-    return None
+    return ManifestGraph.of(manifest).node(uid)
 
 
 def _macro_closure(manifest: dict[str, Any], macros: list[str]) -> set[str]:
@@ -145,16 +187,7 @@ def reasons_for(uid: str, new: dict[str, Any], old: dict[str, Any]) -> list[str]
 
 def descendants(manifest: dict[str, Any], roots: list[str]) -> list[str]:
     """``roots`` and everything downstream of them in the manifest's child map."""
-    child_map = manifest.get("child_map", {})
-    seen: dict[str, None] = {}
-    todo = list(roots)
-    while todo:
-        uid = todo.pop(0)
-        if uid in seen:
-            continue
-        seen[uid] = None
-        todo.extend(child_map.get(uid, []))
-    return list(seen)
+    return list(ManifestGraph.of(manifest).descendants(roots))
 
 
 def _norm_type(value: str | None) -> str | None:
@@ -248,9 +281,17 @@ def build_plan(
 
 
 def _edges(manifest: dict[str, Any], members: set[str]) -> list[tuple[str, str]]:
-    keep = {u for u in members if u.split(".", 1)[0] in BUILDABLE | {"source"}}
-    child_map = manifest.get("child_map", {})
-    return sorted((a, b) for a in keep for b in child_map.get(a, []) if b in keep)
+    keep = {u for u in members if resource_type(u) in BUILDABLE | {"source"}}
+    children = ManifestGraph.of(manifest).children
+    return sorted((a, b) for a in keep for b in children.get(a, []) if b in keep)
+
+
+def combined_class(columns_class: str, row_changes: list[str]) -> str:
+    """A removed or retyped column breaks; else a changed filter, join or grouping
+    breaks the rows; else the column class (non-breaking / unknown) stands."""
+    if columns_class == "breaking":
+        return "breaking"
+    return "breaking: rows" if row_changes else columns_class
 
 
 def update_classes(plan: Plan, schema_diffs: dict[str, dict[str, list[str]]]) -> None:
@@ -262,4 +303,39 @@ def update_classes(plan: Plan, schema_diffs: dict[str, dict[str, list[str]]]) ->
         item.columns_added = diff["added"]
         item.columns_removed = diff["removed"]
         item.columns_retyped = diff["retyped"]
-        item.change_class = "breaking" if diff["removed"] or diff["retyped"] else "non-breaking"
+        columns = "breaking" if diff["removed"] or diff["retyped"] else "non-breaking"
+        item.change_class = combined_class(columns, item.row_changes)
+
+
+def _dialect(manifest: dict[str, Any]) -> str | None:
+    from sqlglot.dialects.dialect import Dialect
+
+    adapter = str((manifest.get("metadata") or {}).get("adapter_type") or "")
+    try:
+        return adapter if adapter and Dialect.get_or_raise(adapter) else None
+    except ValueError:
+        return None
+
+
+def classify_sql(plan: Plan, *, new: dict[str, Any], old: dict[str, Any]) -> None:
+    """Refine each modified model's class from its compiled SQL in both manifests
+    (the CI build's and production's): see ``tooling.ci.sqlscope``."""
+    from tooling.ci.sqlscope import scope_change
+
+    dialect = _dialect(new) or _dialect(old)
+    new_graph, old_graph = ManifestGraph.of(new), ManifestGraph.of(old)
+    for item in plan.modified:
+        if item.resource_type != "model":
+            continue
+        n, o = new_graph.node(item.unique_id), old_graph.node(item.unique_id)
+        new_sql = (n or {}).get("compiled_code")
+        old_sql = (o or {}).get("compiled_code")
+        if not new_sql or not old_sql:
+            continue
+        change = scope_change(old_sql, new_sql, dialect=dialect)
+        item.row_changes, item.value_changes, item.sql_note = (
+            change.rows,
+            change.values,
+            change.error,
+        )
+        item.change_class = combined_class(item.change_class or "unknown", change.rows)

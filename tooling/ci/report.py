@@ -13,8 +13,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tooling.artifacts import bucket
 from tooling.ci.diff import DiffResult
-from tooling.ci.plan import BUILDABLE, Plan
+from tooling.ci.plan import BUILDABLE, Plan, count_by_type, describe_counts
+from tooling.manifest import edges_from_pairs, walk
 
 MARKER = "<!-- dataops-ci-report -->"
 MAX_ROWS = 50
@@ -50,6 +52,9 @@ def build_report(
                 "columns_added": m.columns_added,
                 "columns_removed": m.columns_removed,
                 "columns_retyped": m.columns_retyped,
+                "row_changes": m.row_changes,
+                "value_changes": m.value_changes,
+                "sql_note": m.sql_note,
                 "downstream": [
                     u
                     for u in _downstream(plan, m.unique_id)
@@ -60,8 +65,14 @@ def build_report(
         ],
         "impacted": [u for u in plan.impacted if u.split(".", 1)[0] in BUILDABLE],
         "impacted_tests": sum(1 for u in plan.impacted if u.split(".", 1)[0] not in BUILDABLE),
+        "impacted_by_type": plan.impacted_by_type(),
+        "run_by_type": run_by_type(run),
+        "skipped": dict((run or {}).get("skipped") or {}),
+        "would_break": list((run or {}).get("would_break") or []),
         "deleted": plan.deleted,
-        "breaking": [m.unique_id for m in plan.modified if m.change_class == "breaking"],
+        "breaking": [
+            m.unique_id for m in plan.modified if (m.change_class or "").startswith("breaking")
+        ],
         "changed_files": changed_files,
         "run": run,
         "diff": diff.to_dict() if diff is not None else None,
@@ -90,19 +101,17 @@ def build_report(
     return report
 
 
+def run_by_type(run: dict[str, Any] | None) -> dict[str, dict[str, int]]:
+    """The CI run's node statuses (pass / warn / error / skip / no-op) per resource type."""
+    by_status: dict[str, list[str]] = {}
+    for uid, status in ((run or {}).get("statuses") or {}).items():
+        if not uid.startswith("operation."):
+            by_status.setdefault(bucket(status), []).append(uid)
+    return {status: count_by_type(uids) for status, uids in by_status.items()}
+
+
 def _downstream(plan: Plan, uid: str) -> list[str]:
-    children: dict[str, list[str]] = {}
-    for a, b in plan.edges:
-        children.setdefault(a, []).append(b)
-    seen: dict[str, None] = {}
-    todo = [uid]
-    while todo:
-        cur = todo.pop(0)
-        if cur in seen:
-            continue
-        seen[cur] = None
-        todo.extend(children.get(cur, []))
-    return list(seen)
+    return list(walk(edges_from_pairs(plan.edges), [uid]))
 
 
 def status(report: dict[str, Any]) -> str:
@@ -111,7 +120,9 @@ def status(report: dict[str, Any]) -> str:
         return "failed"
     if (report.get("check") or {}).get("errors"):
         return "failed"
-    if report["breaking"] or (report.get("lint") or {}).get("violations"):
+    if report["breaking"] or report.get("would_break"):
+        return "attention"
+    if (report.get("lint") or {}).get("violations"):
         return "attention"
     return "passed"
 
@@ -162,10 +173,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         out.append("Full build (no production state).")
     else:
         built = len(run.get("built", [])) if run else 0
-        line = (
-            f"{len(modified)} modified, {len(report['impacted'])} impacted "
-            f"(+{report['impacted_tests']} tests)"
-        )
+        line = f"{len(modified)} modified; impact: {describe_counts(report['impacted_by_type'])}"
         if run:
             line += (
                 "; nothing to build"
@@ -179,6 +187,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         if report["breaking"]:
             line += "; **breaking:** " + ", ".join(f"`{_name(u)}`" for u in report["breaking"])
         out += ["", line]
+        out += _render_run(report)
     if modified:
         out += ["", "| node | why modified | change | downstream |", "|---|---|---|---|"]
         for m in modified[:MAX_ROWS]:
@@ -190,6 +199,10 @@ def render_markdown(report: dict[str, Any]) -> str:
                 cols.append("-" + ", -".join(m["columns_removed"]))
             if m["columns_retyped"]:
                 cols.append("~" + ", ~".join(m["columns_retyped"]))
+            if m.get("row_changes"):
+                cols.append("rows: " + ", ".join(m["row_changes"]))
+            if m.get("value_changes"):
+                cols.append("values: " + ", ".join(m["value_changes"]))
             if cols:
                 change += f" ({'; '.join(cols)})"
             down = ", ".join(f"`{_name(u)}`" for u in m["downstream"][:8])
@@ -241,6 +254,59 @@ def render_markdown(report: dict[str, Any]) -> str:
             "</details>",
         ]
     return "\n".join(out) + "\n"
+
+
+STATUS_WORDS = {
+    "pass": "passed",
+    "warn": "warned",
+    "error": "failed",
+    "skip": "skipped",
+    "no-op": "no-op",
+}
+
+
+def _render_run(report: dict[str, Any]) -> list[str]:
+    """The run per resource type, the verdict (what would break) and every skipped node."""
+    out: list[str] = []
+    by_type = report.get("run_by_type") or {}
+    if by_type:
+        out += [
+            "",
+            "Run: "
+            + "; ".join(
+                f"{STATUS_WORDS.get(status, status)} {describe_counts(counts)}"
+                for status, counts in sorted(
+                    by_type.items(),
+                    key=lambda kv: list(STATUS_WORDS).index(kv[0]) if kv[0] in STATUS_WORDS else 99,
+                )
+            ),
+        ]
+    broken = report.get("would_break") or []
+    if broken:
+        items = []
+        for b in broken:
+            why = (
+                f"skipped: {', '.join(f'`{_name(c)}`' for c in b['because'])} failed"
+                if b["because"]
+                else b["status"]
+            )
+            items.append(f"`{_name(b['unique_id'])}` ({b['resource_type']}, {why})")
+        out += ["", "**Would break:** " + ", ".join(items)]
+    skipped = report.get("skipped") or {}
+    if skipped:
+        out += [
+            "",
+            f"<details><summary>Skipped: {len(skipped)} node(s) because an upstream failed"
+            "</summary>",
+            "",
+            "| skipped node | type | failed upstream |",
+            "|---|---|---|",
+        ]
+        for uid, causes in list(skipped.items())[:MAX_ROWS]:
+            cause = ", ".join(f"`{_name(c)}`" for c in causes) or "unknown"
+            out.append(f"| `{_name(uid)}` | {uid.split('.', 1)[0]} | {cause} |")
+        out += ["", "</details>"]
+    return out
 
 
 def _render_model_diff(m: dict[str, Any]) -> list[str]:

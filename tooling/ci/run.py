@@ -15,14 +15,12 @@ production file. Never prints.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import yaml
 
 from tooling import state as state_mod
@@ -30,9 +28,10 @@ from tooling.artifacts import read_json, read_run_results
 from tooling.ci import diff as diff_mod
 from tooling.ci import report as report_mod
 from tooling.ci.diff import DiffResult
-from tooling.ci.plan import Plan, build_plan, update_classes
+from tooling.ci.plan import Plan, build_plan, classify_sql, update_classes
 from tooling.errors import DataOpsError
 from tooling.ingest_run import run_ingest
+from tooling.manifest import ManifestGraph, layer, resource_type
 from tooling.runner import invoke, list_unique_ids, parse_manifest
 from tooling.settings import Settings
 
@@ -85,6 +84,8 @@ class RunOutcome:
     dbt_success: bool = True
     wall_seconds: float = 0.0
     nothing_to_build: bool = False
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # node -> failed upstream
+    would_break: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -98,23 +99,12 @@ class RunOutcome:
             "dbt_success": self.dbt_success,
             "wall_seconds": round(self.wall_seconds, 3),
             "nothing_to_build": self.nothing_to_build,
+            "skipped": self.skipped,
+            "would_break": self.would_break,
         }
 
 
 # --- the CI profile ----------------------------------------------------------------
-
-
-def _render(value: Any) -> str:
-    """Render a profile's `target:` (may use env_var) the way dbt would, enough for a name."""
-
-    def env_var(name: str, default: str | None = None) -> str:
-        if name in os.environ:
-            return os.environ[name]
-        if default is None:
-            raise DataOpsError(f"profiles.yml needs environment variable {name}")
-        return default
-
-    return jinja2.Environment().from_string(str(value)).render(env_var=env_var).strip()
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -131,21 +121,15 @@ def ci_profile(
     settings: Settings, *, ci_warehouse: Path, attach: list[dict[str, Any]]
 ) -> tuple[str, dict[str, Any]]:
     """(profile name, profiles.yml content) for CI: the user's target on the CI file."""
-    project = _read_yaml(settings.project_dir / "dbt_project.yml")
-    profile_name = str(project.get("profile") or "")
-    profiles_dir = settings.profiles_dir or Path.home() / ".dbt"
-    profiles = _read_yaml(profiles_dir / "profiles.yml")
-    profile = profiles.get(profile_name)
-    if not isinstance(profile, dict) or not isinstance(profile.get("outputs"), dict):
-        raise DataOpsError(f"profile {profile_name!r} not found in {profiles_dir}/profiles.yml")
-    target = settings.target or _render(profile.get("target", "default"))
-    output = profile["outputs"].get(target)
-    if not isinstance(output, dict):
-        raise DataOpsError(f"target {target!r} not found in profile {profile_name!r}")
-    if _render(output.get("type", "")) != "duckdb":
+    resolved = settings.profile  # dbt's own resolution: profile name, target, adapter
+    profile_name, target = resolved.profile_name, resolved.target_name
+    if resolved.adapter_type != "duckdb":
         raise DataOpsError(
-            f"slim CI needs a DuckDB target; {profile_name}.{target} is {output.get('type')!r}"
+            f"slim CI needs a DuckDB target; {profile_name}.{target} is {resolved.adapter_type!r}"
         )
+    # The unrendered output: env_var() calls stay calls, so no secret is written.
+    profiles = _read_yaml(resolved.profiles_dir / "profiles.yml")
+    output = profiles[profile_name]["outputs"][target]
     ci_output = {k: v for k, v in output.items() if k not in {"path", "database", "attach"}}
     ci_output["path"] = str(ci_warehouse)
     ci_output["attach"] = [*(output.get("attach") or []), *attach]
@@ -377,10 +361,56 @@ def run(
         if n.status not in {"skipped", "skip"} and n.resource_type != "operation"
     ]
     outcome.failed = [n.unique_id for n in summary.failed]
+    explain_run(outcome, paths, prod)
     outcome.wall_seconds = time.perf_counter() - started
+    save_json(paths.plan, the_plan.to_dict())
     save_json(paths.run, outcome.to_dict())
     _record(ci, outcome, started_at, paths)
     return outcome
+
+
+def explain_run(
+    outcome: RunOutcome, paths: CiPaths, prod: state_mod.ProductionState | None
+) -> None:
+    """After the build: every skipped node with the failed upstream that caused it,
+    what would break (skipped or failed marts and exposures), and the modified
+    models' change classes refined from their compiled SQL."""
+    built = paths.target_path / "manifest.json"
+    if not built.is_file():
+        return
+    new = read_json(built, what="CI manifest.json", hint="")
+    graph = ManifestGraph.of(new)
+    skipped = [u for u, status in outcome.statuses.items() if status in {"skipped", "skip"}]
+    outcome.skipped = {uid: graph.failed_upstream(uid, outcome.failed) for uid in skipped}
+    outcome.would_break = would_break(graph, outcome.failed, outcome.skipped)
+    if prod is not None and not outcome.plan.full:
+        classify_sql(outcome.plan, new=new, old=prod.manifest)
+
+
+def would_break(
+    graph: ManifestGraph, failed: list[str], skipped: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    """Marts (models in a marts folder, or with no model below them) and exposures
+    that failed or were skipped, with the failed nodes that took them down."""
+    out = []
+    for uid in [*failed, *skipped]:
+        kind = resource_type(uid)
+        node = graph.node(uid) or {}
+        if kind == "model":
+            below = [c for c in graph.children.get(uid, []) if resource_type(c) == "model"]
+            if layer(node) != "marts" and below:
+                continue
+        elif kind != "exposure":
+            continue
+        out.append(
+            {
+                "unique_id": uid,
+                "resource_type": "mart" if kind == "model" else kind,
+                "status": "failed" if uid in failed else "skipped",
+                "because": skipped.get(uid, []),
+            }
+        )
+    return out
 
 
 def _record(ci: Settings, outcome: RunOutcome, started_at: datetime, paths: CiPaths) -> None:

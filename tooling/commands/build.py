@@ -18,9 +18,9 @@ from tooling.eventlog import LOG
 from tooling.ingest_run import relative
 from tooling.monitor import RecordOutcome, record_run
 from tooling.monitor.config import load as monitor_settings
-from tooling.options import STATE, ProjectDir, Target, Warehouse
+from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars, Warehouse
 
-STATUSES = ("pass", "warn", "error", "skip")
+STATUSES = ("pass", "warn", "error", "skip", "no-op")
 
 
 def summary_tables(outcome: BuildOutcome) -> list[Table]:
@@ -37,10 +37,13 @@ def summary_tables(outcome: BuildOutcome) -> list[Table]:
         tables.append(loaded)
     nodes = Table(title="dbt build", title_justify="left")
     nodes.add_column("resource")
-    for status in STATUSES:
+    counted = outcome.run.counts()
+    # no-op (dbt's NO-OP: saved queries) only gets a column when a node has it.
+    shown = [s for s in STATUSES if s != "no-op" or any(c.get(s) for c in counted.values())]
+    for status in shown:
         nodes.add_column(status, justify="right")
-    for resource, counts in sorted(outcome.run.counts().items()):
-        nodes.add_row(resource, *(str(counts.get(s, 0)) for s in STATUSES))
+    for resource, counts in sorted(counted.items()):
+        nodes.add_row(resource, *(str(counts.get(s, 0)) for s in shown))
     tables.append(nodes)
     return tables
 
@@ -124,12 +127,20 @@ def build(
             show_default=False,
         ),
     ] = None,
+    dbt_vars: Vars = None,
     project_dir: ProjectDir = None,
     target: Target = None,
     warehouse: Warehouse = None,
+    profiles_dir: ProfilesDir = None,
 ) -> None:
     """Ingest new source files, then `dbt build` (seeds, models, snapshots, tests)."""
-    settings = STATE.settings(project_dir=project_dir, target=target, warehouse=warehouse)
+    settings = STATE.settings(
+        project_dir=project_dir,
+        target=target,
+        warehouse=warehouse,
+        profiles_dir=profiles_dir,
+        vars=dbt_vars,
+    )
     monitor_config = monitor_settings(
         settings, webhook=alert_webhook, freshness=freshness, enabled=monitor
     )

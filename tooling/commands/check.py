@@ -12,7 +12,8 @@ from rich.table import Table
 
 from tooling import check as check_mod
 from tooling.console import console, err_console
-from tooling.options import STATE, ProjectDir, Target
+from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars
+from tooling.staleness import refresh_if_stale
 
 
 class CheckFormat(StrEnum):
@@ -48,8 +49,25 @@ def check(
     list_rules: Annotated[
         bool, typer.Option("--list-rules", help="List the rules and exit.")
     ] = False,
+    dbt_vars: Vars = None,
+    suggest_config: Annotated[
+        bool,
+        typer.Option(
+            "--suggest-config",
+            help="Print the [tool.dataops.check] block matching the project's own "
+            "layer folders and names, and exit.",
+        ),
+    ] = False,
+    include_packages: Annotated[
+        bool,
+        typer.Option(
+            "--include-packages",
+            help="Check the models of installed packages too (config: include_packages).",
+        ),
+    ] = False,
     project_dir: ProjectDir = None,
     target: Target = None,
+    profiles_dir: ProfilesDir = None,
 ) -> None:
     """Check governance rules on the dbt manifest: naming, layers, docs, tests, owners, PII."""
     if list_rules:
@@ -61,15 +79,39 @@ def check(
             table.add_row(rule_id, spec.default_severity, spec.description)
         console.print(table)
         return
-    settings = STATE.settings(project_dir=project_dir, target=target)
-    config = settings.tool_config.get("check", {})
-    check_mod.parse_config(config)  # a config mistake is reported before any dbt work
+    settings = STATE.settings(
+        project_dir=project_dir, target=target, profiles_dir=profiles_dir, vars=dbt_vars
+    )
+    # A project outside the folder of the pyproject.toml found is not configured by it.
+    configured = bool(settings.tool_config) and settings.project_dir.is_relative_to(settings.root)
+    config = settings.tool_config.get("check", {}) if configured else {}
+    # Rules a project never opted into (owners, contracts) only warn without [tool.dataops].
+    # A config mistake is reported before any dbt work.
+    check_mod.parse_check_config(config, configured=configured)
+    folder = (target_dir or settings.target_dir).resolve()
     if parse:
         from tooling import runner
 
-        runner.invoke(settings, ["parse"], quiet=True)
-    manifest, catalog = check_mod.load_artifacts(target_dir or settings.target_dir)
-    report = check_mod.run_checks(manifest, catalog, config, only=rule)
+        extra = [] if folder == settings.target_dir else ["--target-path", str(folder)]
+        runner.invoke(settings, ["parse"], quiet=True, extra=extra)
+    manifest, catalog = check_mod.load_artifacts(folder)
+    if not parse:
+        refreshed = refresh_if_stale(settings, folder, manifest, reparse=target_dir is None)
+        if refreshed.note:
+            err_console.print(refreshed.note, markup=False, soft_wrap=True)
+        if refreshed.reparsed:
+            manifest, catalog = check_mod.load_artifacts(folder)
+    if suggest_config:
+        print(check_mod.suggest_config(manifest, catalog), end="")
+        return
+    report = check_mod.run_checks(
+        manifest,
+        catalog,
+        config,
+        only=rule,
+        configured=configured,
+        include_packages=True if include_packages else None,
+    )
     if output_format is CheckFormat.json:
         print(json.dumps(report.as_dict(), indent=2))
     elif output_format is CheckFormat.github:
@@ -103,7 +145,8 @@ def check(
             f", column docs {report.column_coverage}%" if report.column_coverage is not None else ""
         )
         console.print(
-            f"score {report.score}/100 over {report.models} model(s){coverage}: "
+            f"score {report.score}/100 over {report.models} model(s){coverage}, "
+            f"convention {report.convention}: "
             f"{report.errors} error(s), {report.warnings} warning(s)"
         )
     if report.errors:

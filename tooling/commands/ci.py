@@ -12,9 +12,10 @@ from rich.table import Table
 
 from tooling.ci import report as report_mod
 from tooling.ci import run as ci_run
-from tooling.ci.plan import BUILDABLE, Plan
+from tooling.ci.plan import BUILDABLE, Plan, describe_counts
 from tooling.console import console, err_console
-from tooling.options import STATE, ProjectDir, Target
+from tooling.manifest import edges_from_pairs, walk
+from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars
 from tooling.settings import Settings
 
 app = typer.Typer(
@@ -55,9 +56,17 @@ class ReportFormat(StrEnum):
 
 
 def _paths(
-    state: Path | None, ci_dir: Path | None, project_dir: Path | None, target: str | None
+    state: Path | None,
+    ci_dir: Path | None,
+    project_dir: Path | None,
+    target: str | None,
+    *,
+    profiles_dir: Path | None = None,
+    dbt_vars: str | None = None,
 ) -> tuple[Settings, Path, Path]:
-    settings = STATE.settings(project_dir=project_dir, target=target)
+    settings = STATE.settings(
+        project_dir=project_dir, target=target, profiles_dir=profiles_dir, vars=dbt_vars
+    )
     state_dir = (state or settings.root / "ci" / "state").resolve()
     out = (ci_dir or ci_run.default_ci_dir(settings)).resolve()
     return settings, state_dir, out
@@ -67,32 +76,21 @@ def plan_table(plan: Plan) -> Table:
     table = Table(title="Modified nodes", title_justify="left")
     for column in ("node", "type", "why modified", "change", "downstream"):
         table.add_column(column)
-    children: dict[str, list[str]] = {}
-    for parent, child in plan.edges:
-        children.setdefault(parent, []).append(child)
+    children = edges_from_pairs(plan.edges)
     impacted = set(plan.impacted)
     for m in plan.modified:
         down = [
             u
-            for u in _reachable(children, m.unique_id)
+            for u in walk(children, [m.unique_id])
             if u != m.unique_id and u in impacted and u.split(".", 1)[0] in BUILDABLE
         ]
         change = m.change_class or ""
         if m.columns_removed:
             change += " (-" + ", -".join(m.columns_removed) + ")"
+        if m.row_changes:
+            change += " (" + ", ".join(m.row_changes) + ")"
         table.add_row(m.name, m.resource_type, "; ".join(m.reasons), change, str(len(down)))
     return table
-
-
-def _reachable(children: dict[str, list[str]], start: str) -> set[str]:
-    seen: set[str] = set()
-    todo = [start]
-    while todo:
-        cur = todo.pop()
-        if cur not in seen:
-            seen.add(cur)
-            todo.extend(children.get(cur, []))
-    return seen
 
 
 @app.command("plan")
@@ -103,11 +101,15 @@ def plan(
         PlanFormat, typer.Option("--format", help="table, or json for machines.")
     ] = PlanFormat.table,
     ci_dir: CiDir = None,
+    dbt_vars: Vars = None,
     project_dir: ProjectDir = None,
     target: Target = None,
+    profiles_dir: ProfilesDir = None,
 ) -> None:
     """List modified nodes with the reason, change class and downstream impact."""
-    settings, state_dir, out = _paths(state, ci_dir, project_dir, target)
+    settings, state_dir, out = _paths(
+        state, ci_dir, project_dir, target, profiles_dir=profiles_dir, dbt_vars=dbt_vars
+    )
     result = ci_run.plan(settings, state_dir=state_dir, full=full, ci_dir=out)
     if output_format is PlanFormat.json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -119,10 +121,7 @@ def plan(
         console.print("no modified nodes: nothing to build")
         return
     console.print(plan_table(result))
-    console.print(
-        f"impact (state:modified+): {len(result.impacted_buildable)} buildable nodes, "
-        f"{len(result.impacted) - len(result.impacted_buildable)} tests"
-    )
+    console.print(f"impact (state:modified+): {describe_counts(result.impacted_by_type())}")
     if result.deleted:
         console.print("deleted: " + ", ".join(result.deleted))
 
@@ -133,15 +132,19 @@ def run(
     full: Full = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Hide dbt's log lines.")] = False,
     ci_dir: CiDir = None,
+    dbt_vars: Vars = None,
     project_dir: ProjectDir = None,
     target: Target = None,
+    profiles_dir: ProfilesDir = None,
 ) -> None:
     """Build state:modified+ with --defer into an isolated CI DuckDB file.
 
     The production file is attached read-only, so deferred refs read
     production data; nothing writes to it.
     """
-    settings, state_dir, out = _paths(state, ci_dir, project_dir, target)
+    settings, state_dir, out = _paths(
+        state, ci_dir, project_dir, target, profiles_dir=profiles_dir, dbt_vars=dbt_vars
+    )
     outcome = ci_run.run(settings, state_dir=state_dir, full=full, ci_dir=out, quiet=quiet)
     if outcome.nothing_to_build:
         console.print("no modified nodes: nothing to build")
@@ -150,6 +153,10 @@ def run(
             f"built {len(outcome.built)} nodes ({len(outcome.plan.modified)} modified) "
             f"into {ci_run.CiPaths(out).warehouse} in {outcome.wall_seconds:.1f}s"
         )
+    for uid, causes in outcome.skipped.items():
+        console.print(f"skipped: {uid} (failed upstream: {', '.join(causes) or 'unknown'})")
+    for item in outcome.would_break:
+        console.print(f"would break: {item['unique_id']} ({item['resource_type']})")
     if not outcome.ok:
         names = ", ".join(outcome.failed[:5])
         err_console.print(f"error: CI build failed: {len(outcome.failed)} node(s): {names}")

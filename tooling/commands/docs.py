@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tooling.console import console
-from tooling.options import STATE, ProjectDir, Target, Warehouse
+from tooling.console import console, err_console
+from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars, Warehouse
+from tooling.staleness import refresh_if_stale
 
 app = typer.Typer(help="The dbt docs site plus a lineage site with column-level lineage.")
 
@@ -40,10 +41,23 @@ def build(
     project_dir: ProjectDir = None,
     target: Target = None,
     warehouse: Warehouse = None,
+    profiles_dir: ProfilesDir = None,
+    dbt_vars: Vars = None,
 ) -> None:
     """Run `dbt docs generate` (with its static page) and build the lineage site."""
-    settings = STATE.settings(project_dir=project_dir, target=target, warehouse=warehouse)
+    settings = STATE.settings(
+        project_dir=project_dir,
+        target=target,
+        warehouse=warehouse,
+        profiles_dir=profiles_dir,
+        vars=dbt_vars,
+    )
     from tooling.docs.build import build_docs  # heavy (sqlglot, jinja): load on use
+
+    if skip_dbt:
+        refreshed = refresh_if_stale(settings, settings.target_dir)
+        if refreshed.note:
+            err_console.print(refreshed.note, markup=False, soft_wrap=True)
 
     outcome = build_docs(settings, out_dir=out, skip_dbt=skip_dbt, levels=levels)
     site = outcome.site
@@ -55,6 +69,7 @@ def build(
     table.add_row("columns (models, snapshots)", str(site.columns))
     table.add_row("  with resolved lineage", str(site.columns_resolved))
     table.add_row("  unknown", str(site.columns_unknown))
+    table.add_row("documented but not produced", str(site.columns_not_produced))
     table.add_row("column lineage time", f"{site.lineage_seconds:.2f}s")
     table.add_row("render time", f"{site.render_seconds:.2f}s")
     table.add_row("lineage site size (without dbt/)", _size(site.bytes_written))

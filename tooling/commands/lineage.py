@@ -10,12 +10,13 @@ import typer
 from rich.tree import Tree
 
 from tooling.artifacts import load_manifest, load_optional
-from tooling.console import console
+from tooling.console import console, err_console
 
 if TYPE_CHECKING:
     from tooling.lineage.columns import ColumnTrace
     from tooling.lineage.report import NodeTree
-from tooling.options import STATE, ProjectDir
+from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars
+from tooling.staleness import refresh_if_stale
 
 
 class Format(StrEnum):
@@ -47,7 +48,11 @@ def _column_branch(parent: Tree, trace: ColumnTrace, labels: dict[str, str]) -> 
 
 def lineage(
     node: Annotated[
-        str, typer.Argument(help="Model, source (source_name.table), seed, snapshot or exposure.")
+        str,
+        typer.Argument(
+            help="Model, source (source_name.table), seed, snapshot, exposure, "
+            "semantic model, metric or saved query."
+        ),
     ],
     upstream: Annotated[
         int, typer.Option("--upstream", "-u", min=0, help="Levels of parents to show.")
@@ -60,10 +65,20 @@ def lineage(
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.tree,
     project_dir: ProjectDir = None,
+    target: Target = None,
+    profiles_dir: ProfilesDir = None,
+    dbt_vars: Vars = None,
 ) -> None:
     """Print a node's lineage (or one column's) from target/manifest.json and catalog.json."""
-    settings = STATE.settings(project_dir=project_dir)
+    settings = STATE.settings(
+        project_dir=project_dir, target=target, profiles_dir=profiles_dir, vars=dbt_vars
+    )
     manifest = load_manifest(settings.target_dir)
+    refreshed = refresh_if_stale(settings, settings.target_dir, manifest)
+    if refreshed.note:
+        err_console.print(refreshed.note, markup=False, soft_wrap=True)
+    if refreshed.reparsed:
+        manifest = load_manifest(settings.target_dir)
     # sqlglot and the site builder load only when this command runs (CLI start-up)
     from tooling.lineage.graph import build_graph, resolve_node
     from tooling.lineage.report import column_report, node_lineage

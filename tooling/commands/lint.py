@@ -55,12 +55,30 @@ def lint(
     ] = LintFormat.human,
     processes: Annotated[
         int | None,
-        typer.Option("--processes", "-p", help="Worker processes. Default: up to 2 cores."),
+        typer.Option(
+            "--processes",
+            "-p",
+            help="Worker processes. Default: one for a few files, else up to 2 cores.",
+        ),
     ] = None,
+    templater: Annotated[
+        str | None,
+        typer.Option(
+            "--templater",
+            help="dataops (dbt's macros and Jinja, cached; default), jinja (sqlfluff's, "
+            "with stubs) or dbt (sqlfluff's dbt templater). Default: "
+            "[tool.dataops.lint] templater, else dataops.",
+            show_default=False,
+        ),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Lint every file again (dataops templater).")
+    ] = False,
     project_dir: ProjectDir = None,
 ) -> None:
     """Lint the dbt project's SQL with sqlfluff and the repository's .sqlfluff."""
     settings = STATE.settings(project_dir=project_dir)
+    chosen = lint_mod.choose_templater(templater, settings.tool_config)
     files = lint_mod.discover(settings.project_dir, list(paths or []))
     if changed:
         files = lint_mod.select_changed(files, lint_mod.changed_files(settings.root, base))
@@ -70,7 +88,14 @@ def lint(
         root=settings.root,
         fix=fix,
         processes=processes,
+        templater=chosen,
+        vars=settings.vars_dict,
+        target_name=settings.target,
+        profiles_dir=settings.profiles_dir,
+        use_cache=not no_cache,
     )
+    for notice in report.notices:
+        err_console.print(f"note: {notice}", markup=False, soft_wrap=True)
     if output_format is LintFormat.json:
         print(json.dumps(report.as_dict(), indent=2))
     elif output_format is LintFormat.github:
@@ -87,10 +112,16 @@ def lint(
         for path in report.fixed_files:
             console.print(f"fixed: {path}")
         what = "changed SQL file(s)" if changed else "SQL file(s)"
+        cached = report.files_linted - len(report.relinted)
         console.print(
             f"{report.files_linted} {what} linted, {len(report.violations)} violation(s)"
+            + (f", {cached} unchanged from the cache" if cached else "")
             + (f" (config: {report.config_file})" if report.config_file else "")
         )
+    for problem in report.problems:
+        err_console.print(f"error: {problem}", markup=False, soft_wrap=True)
+    if report.problems:
+        raise typer.Exit(2)
     if report.violations:
         if output_format is LintFormat.human:
             err_console.print("error: lint failed")

@@ -9,7 +9,7 @@ import typer
 
 from tooling import state as state_mod
 from tooling.console import console
-from tooling.options import STATE, ProjectDir, Target, Warehouse
+from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars, Warehouse
 
 app = typer.Typer(help="Production state for slim CI (manifest, results, catalog, warehouse).")
 
@@ -22,13 +22,21 @@ def publish(
     project_dir: ProjectDir = None,
     target: Target = None,
     warehouse: Warehouse = None,
+    profiles_dir: ProfilesDir = None,
+    dbt_vars: Vars = None,
 ) -> None:
     """Copy the last build's manifest, run results, catalog and DuckDB file into DIRECTORY.
 
     Run it after a main-branch `dataops build`; catalog.json is generated with
     `dbt docs generate` when the build did not write a newer one.
     """
-    settings = STATE.settings(project_dir=project_dir, target=target, warehouse=warehouse)
+    settings = STATE.settings(
+        project_dir=project_dir,
+        target=target,
+        warehouse=warehouse,
+        profiles_dir=profiles_dir,
+        vars=dbt_vars,
+    )
     published = state_mod.publish(settings, directory)
     for path in published.files:
         console.print(f"wrote {path}")

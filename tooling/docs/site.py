@@ -20,11 +20,19 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from tooling.docs.graph_page import graph_data, script_json
 from tooling.docs.svg import render_svg
-from tooling.lineage.columns import ColumnLineage, compute_column_lineage, relation_columns
-from tooling.lineage.graph import LineageGraph, build_graph, neighbourhood
+from tooling.lineage.columns import (
+    ColumnLineage,
+    compute_column_lineage,
+    lineage_counts,
+    relation_columns,
+)
+from tooling.lineage.graph import GRAPH_SECTIONS, LineageGraph, build_graph, neighbourhood
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+# Third-party files shipped with the site, with their licences (see README).
+VENDORED = ("vendor/cytoscape.min.js", "vendor/cytoscape.LICENSE.txt")
 
 
 @dataclass
@@ -35,9 +43,59 @@ class SiteOutcome:
     columns: int
     columns_resolved: int
     columns_unknown: int
+    columns_not_produced: int
     lineage_seconds: float
     render_seconds: float
     bytes_written: int
+
+
+# The dbt commands whose run_results.json says what ran here (`compile` and
+# `docs generate` write one too, with "success" for nodes that never ran).
+RUN_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot"})
+
+
+@dataclass
+class RunStatus:
+    status: str
+    command: str
+    at: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "command": self.command, "at": self.at}
+
+
+def _when(text: Any) -> str | None:
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def run_statuses(run_results: dict[str, Any] | None) -> tuple[dict[str, RunStatus], str | None]:
+    """Status per node from a real build/run/test/seed/snapshot, with the time it
+    ran; and why there are none (None when the results were used)."""
+    if not run_results:
+        return {}, "no run_results.json"
+    command = str((run_results.get("args") or {}).get("which") or "")
+    if command not in RUN_COMMANDS:
+        shown = f"`dbt {command}`" if command else "an unknown dbt command"
+        return {}, f"run_results.json is from {shown}, which runs nothing"
+    generated = (run_results.get("metadata") or {}).get("generated_at")
+    out: dict[str, RunStatus] = {}
+    for result in run_results.get("results") or []:
+        finished = next(
+            (
+                t.get("completed_at")
+                for t in result.get("timing") or []
+                if t.get("name") == "execute"
+            ),
+            None,
+        )
+        out[str(result.get("unique_id"))] = RunStatus(
+            str(result.get("status")), f"dbt {command}", _when(finished or generated)
+        )
+    return out, None
 
 
 def page_name(uid: str) -> str:
@@ -85,7 +143,7 @@ def _pii(column: dict[str, Any]) -> str | None:
 
 
 def _tests_by_node(
-    manifest: dict[str, Any], statuses: dict[str, str]
+    manifest: dict[str, Any], statuses: dict[str, RunStatus]
 ) -> tuple[dict[str, list[dict]], dict[tuple[str, str], list[dict]]]:
     node_tests: dict[str, list[dict]] = {}
     column_tests: dict[tuple[str, str], list[dict]] = {}
@@ -98,7 +156,13 @@ def _tests_by_node(
         if not attached:
             continue
         name = (entry.get("test_metadata") or {}).get("name") or entry.get("name")
-        item = {"unique_id": uid, "name": name, "status": statuses.get(uid)}
+        ran = statuses.get(uid)
+        item = {
+            "unique_id": uid,
+            "name": name,
+            "status": ran.status if ran else None,
+            "at": ran.at if ran else None,
+        }
         column = entry.get("column_name")
         if column:
             column_tests.setdefault((attached, str(column).lower()), []).append(item)
@@ -137,21 +201,19 @@ def build_site(
 
     graph = build_graph(manifest)
     known = relation_columns(manifest, catalog)
-    statuses = {
-        str(r.get("unique_id")): str(r.get("status"))
-        for r in (run_results or {}).get("results", [])
-    }
+    statuses, no_status = run_statuses(run_results)
     node_tests, column_tests = _tests_by_node(manifest, statuses)
     groups = manifest.get("groups") or {}
     entries: dict[str, dict[str, Any]] = {}
-    for section in ("nodes", "sources", "exposures"):
+    for section in GRAPH_SECTIONS:
         entries.update(manifest.get(section) or {})
     project = str((manifest.get("metadata") or {}).get("project_name") or "dbt project")
     common = {
         "project": project,
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "has_catalog": catalog is not None,
-        "has_run_results": run_results is not None,
+        "has_run_results": not no_status,
+        "no_run_status": no_status,
     }
 
     for sub in ("nodes", "assets"):
@@ -159,13 +221,13 @@ def build_site(
     (out_dir / "nodes").mkdir(parents=True, exist_ok=True)
     (out_dir / "assets").mkdir(parents=True, exist_ok=True)
     static = resources.files("tooling.docs") / "static"
-    for asset in ("style.css", "search.js"):
+    (out_dir / "assets" / "vendor").mkdir()
+    for asset in ("style.css", "search.js", "graph.js", *VENDORED):
         (out_dir / "assets" / asset).write_bytes((static / asset).read_bytes())
 
     env = _env()
     node_tpl = env.get_template("node.html")
     written = 0
-    col_total = col_resolved = col_unknown = 0
 
     def href_from_node(uid: str) -> str:
         return page_name(uid)
@@ -176,18 +238,24 @@ def build_site(
         catalog_cols = known.get(uid, ((), {}))[1]
         documented = entry.get("columns") or {}
         doc_by_lower = {str(v.get("name") or k).lower(): v for k, v in documented.items()}
-        names = list(catalog_cols) + [
-            str(v.get("name") or k)
-            for k, v in documented.items()
-            if str(v.get("name") or k).lower() not in {c.lower() for c in catalog_cols}
-        ]
         node_lineage = lineage_map.get(uid, {})
+        # A model's columns are those its lineage lists (what it produces, plus
+        # the documented ones flagged as not produced): the counts use the same.
+        names = list(node_lineage) or (
+            list(catalog_cols)
+            + [
+                str(v.get("name") or k)
+                for k, v in documented.items()
+                if str(v.get("name") or k).lower() not in {c.lower() for c in catalog_cols}
+            ]
+        )
         lower_lineage = {k.lower(): v for k, v in node_lineage.items()}
         columns = []
         for name in names:
             doc = doc_by_lower.get(name.lower(), {})
             pii = _pii(doc)
             item = lower_lineage.get(name.lower())
+            kind = item.kind if item else None
             if node.resource_type in ("source", "seed"):
                 status, reason, upstream = "source", None, []
             elif item is None:
@@ -201,10 +269,6 @@ def build_site(
                     }
                     for r in item.upstream
                 ]
-            if node.resource_type in ("model", "snapshot"):
-                col_total += 1
-                col_resolved += status in ("resolved", "constant")
-                col_unknown += status == "unknown"
             columns.append(
                 {
                     "name": name,
@@ -216,6 +280,7 @@ def build_site(
                     else ("masked" if pii else "none"),
                     "tests": column_tests.get((uid, name.lower()), []),
                     "lineage_status": status,
+                    "kind": kind,
                     "reason": reason,
                     "upstream": upstream,
                 }
@@ -235,7 +300,7 @@ def build_site(
                 "materialized": config.get("materialized"),
                 "owner": _owner(entry, groups),
                 "tags": sorted({*(entry.get("tags") or []), *(config.get("tags") or [])}),
-                "status": statuses.get(uid),
+                "run": statuses.get(uid),
                 "url": _safe_url(entry.get("url")),
                 "description": entry.get("description") or "",
                 "columns": columns,
@@ -300,9 +365,13 @@ def build_site(
         env.get_template("graph.html").render(
             **common,
             root="",
+            levels=levels,
             node_count=len(graph.nodes),
             edge_count=edge_count,
-            svg=render_svg(graph, graph.nodes, href=lambda u: "nodes/" + page_name(u)),
+            names=sorted({n.label for n in graph.nodes.values()}),
+            data_json=script_json(
+                graph_data(graph, entries, href=lambda u: "nodes/" + page_name(u))
+            ),
         ),
         encoding="utf-8",
     )
@@ -322,13 +391,15 @@ def build_site(
         for p in out_dir.rglob("*")
         if p.is_file() and p.relative_to(out_dir).parts[0] != "dbt"
     )
+    column_counts = lineage_counts(lineage_map)
     return SiteOutcome(
         out_dir=out_dir,
         pages=written,
         models=sum(1 for n in graph.nodes.values() if n.resource_type == "model"),
-        columns=col_total,
-        columns_resolved=col_resolved,
-        columns_unknown=col_unknown,
+        columns=column_counts["columns"],
+        columns_resolved=column_counts["resolved"] + column_counts["constant"],
+        columns_unknown=column_counts["unknown"],
+        columns_not_produced=column_counts["not_produced"],
         lineage_seconds=lineage_seconds,
         render_seconds=time.perf_counter() - render_started,
         bytes_written=total_bytes,

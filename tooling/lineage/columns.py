@@ -18,9 +18,13 @@ the result is a boolean), or ``count``/``length``. The PII rule builds on that.
 
 from __future__ import annotations
 
+import csv
 import logging
+import re
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlglot import exp
@@ -29,7 +33,14 @@ from sqlglot.lineage import Node, lineage
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
-Status = Literal["resolved", "unknown", "constant"]
+# "not_produced": documented in YAML but not in what the model produces (the
+# catalog, else the compiled SQL's output columns).
+Status = Literal["resolved", "unknown", "constant", "not_produced"]
+Kind = Literal["passthrough", "rename", "cast", "aggregate", "expression", "constant"]
+NOT_PRODUCED = "documented but not produced by the model's SQL"
+# Function name of the stand-in for a projection sqlglot cannot analyse.
+UNRESOLVED = "dataops_unresolved_"
+_QUOTED = re.compile(r"'([^']+)'")
 
 # dbt adapter type -> sqlglot dialect (None: sqlglot's generic dialect).
 DIALECTS = {
@@ -111,11 +122,13 @@ class ColumnLineage:
     upstream: list[ColumnRef] = field(default_factory=list)
     unmasked: list[ColumnRef] = field(default_factory=list)
     reason: str | None = None
+    kind: Kind | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "column": self.column,
             "status": self.status,
+            "kind": self.kind,
             "upstream": [ref.__dict__ for ref in self.upstream],
             "unmasked": [ref.__dict__ for ref in self.unmasked],
             "reason": self.reason,
@@ -158,13 +171,36 @@ class RelationIndex:
         return uid, name
 
 
+def _catalog_ids(catalog: dict[str, Any] | None) -> set[str]:
+    """The nodes and sources the catalog lists with their columns."""
+    return {
+        uid
+        for section in ("nodes", "sources")
+        for uid, entry in ((catalog or {}).get(section) or {}).items()
+        if entry.get("columns")
+    }
+
+
+def _seed_header(entry: dict[str, Any]) -> list[str]:
+    """The column names in a seed's CSV header ([] when the file cannot be read)."""
+    root, path = entry.get("root_path"), entry.get("original_file_path")
+    if not root or not path:
+        return []
+    try:
+        with (Path(str(root)) / str(path)).open(encoding="utf-8-sig", newline="") as handle:
+            return [name.strip() for name in next(csv.reader(handle), [])]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+
+
 def relation_columns(
     manifest: dict[str, Any], catalog: dict[str, Any] | None
 ) -> dict[str, tuple[tuple[str, str, str], dict[str, str]]]:
     """Per node: ((database, schema, identifier), {column: type}).
 
     Columns and their order come from the catalog (what the warehouse holds);
-    without a catalog entry, from the columns documented in the manifest.
+    without a catalog entry, from a seed's CSV header, else the columns
+    documented in the manifest.
     """
     out: dict[str, tuple[tuple[str, str, str], dict[str, str]]] = {}
     cat_entries: dict[str, Any] = {}
@@ -194,6 +230,11 @@ def relation_columns(
                     str(c.get("name") or name): str(c.get("data_type") or "unknown")
                     for name, c in (entry.get("columns") or {}).items()
                 }
+                if entry.get("resource_type") == "seed":
+                    header = _seed_header(entry)
+                    if header:
+                        by_lower = {k.lower(): v for k, v in cols.items()}
+                        cols = {h: by_lower.get(h.lower(), "unknown") for h in header}
             out[uid] = (where, cols)
     return out
 
@@ -224,10 +265,44 @@ def _has_columns(expression: exp.Expr) -> bool:
     return any(True for _ in expression.find_all(exp.Column))
 
 
-def _collect(root: Node, relations: RelationIndex, column: str) -> ColumnLineage:
+_KIND_RANK: dict[str, int] = {
+    "passthrough": 0,
+    "rename": 1,
+    "cast": 2,
+    "expression": 3,
+    "aggregate": 4,
+}
+
+
+def _step_kind(expression: exp.Expr) -> str | None:
+    """How one lineage step transforms its input (None: it just passes a column on)."""
+    inner = expression.this if isinstance(expression, exp.Alias) else expression
+    if isinstance(inner, (exp.Column, exp.Star, exp.Table)):
+        return None
+    if isinstance(inner, exp.Cast) and isinstance(inner.this, exp.Column):
+        return "cast"
+    if isinstance(inner, exp.AggFunc) or (
+        inner.find(exp.AggFunc) is not None and inner.find(exp.Window) is None
+    ):
+        return "aggregate"
+    return "expression"
+
+
+def _is_stand_in(expression: exp.Expr) -> str | None:
+    for func in expression.find_all(exp.Anonymous):
+        name = str(func.name).lower()
+        if name.startswith(UNRESOLVED):
+            return name
+    return None
+
+
+def _collect(
+    root: Node, relations: RelationIndex, column: str, markers: dict[str, str] | None = None
+) -> ColumnLineage:
     refs: set[ColumnRef] = set()
     unmasked: set[ColumnRef] = set()
     reasons: list[str] = []
+    kind = "passthrough"
     seen: set[tuple[int, bool]] = set()
     stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
@@ -248,6 +323,14 @@ def _collect(root: Node, relations: RelationIndex, column: str) -> ColumnLineage
             if not masked:
                 unmasked.add(ref)
             continue
+        if markers:
+            stand_in = _is_stand_in(expression)
+            if stand_in is not None:
+                reasons.append(markers.get(stand_in, "sqlglot could not analyse this column"))
+                continue
+        step = _step_kind(expression)
+        if step is not None and _KIND_RANK[step] > _KIND_RANK[kind]:
+            kind = step
         if isinstance(expression, exp.Placeholder):
             reasons.append(f"cannot tell which relation {node.name!r} comes from")
             continue
@@ -267,9 +350,14 @@ def _collect(root: Node, relations: RelationIndex, column: str) -> ColumnLineage
         return ColumnLineage(column, "unknown", sorted(refs), sorted(unmasked), "; ".join(reasons))
     if not refs:
         return ColumnLineage(
-            column, "constant", reason="derives from no column (constant or count)"
+            column,
+            "constant",
+            reason="derives from no column (constant or count)",
+            kind="constant",
         )
-    return ColumnLineage(column, "resolved", sorted(refs), sorted(unmasked))
+    if kind == "passthrough" and any(r.column.lower() != column.lower() for r in refs):
+        kind = "rename"
+    return ColumnLineage(column, "resolved", sorted(refs), sorted(unmasked), kind=kind)  # type: ignore[arg-type]
 
 
 def _first_line(exc: BaseException) -> str:
@@ -277,21 +365,96 @@ def _first_line(exc: BaseException) -> str:
     return (text[0] if text else type(exc).__name__)[:160]
 
 
+# Full analyses tried while looking for the projections sqlglot fails on.
+MAX_TRIALS = 60
+
+
+def _lineage_roots(tree: exp.Expr, schema: dict[str, Any], dialect: str | None) -> dict[str, Node]:
+    return lineage(None, tree, schema, dialect=dialect, trim_selects=False)
+
+
+def _isolate(
+    tree: exp.Expr, schema: dict[str, Any], dialect: str | None, error: str
+) -> tuple[dict[str, Node | str], dict[str, str]] | None:
+    """Replace the projections sqlglot fails on by stand-in functions, one at a
+    time, until the rest of the query analyses; their reasons by stand-in name (None:
+    no such set found within ``MAX_TRIALS`` analyses).
+
+    sqlglot qualifies the whole query at once, so one projection it cannot handle
+    (a scalar subquery over a relation of unknown columns, say) fails every column.
+    A stand-in keeps the projection's name, so whatever reads it is unknown too.
+    """
+    markers: dict[str, str] = {}
+    budget = MAX_TRIALS
+    while budget > 0:
+        hint = set(_QUOTED.findall(error))
+        candidates = [
+            proj
+            for select in tree.find_all(exp.Select)
+            for proj in select.expressions
+            if not isinstance(proj, exp.Star) and _is_stand_in(proj) is None
+        ]
+        # Projections that mention the identifier the error names go first.
+        candidates.sort(key=lambda p: not hint & {c.name for c in p.find_all(exp.Column)})
+        progress = False
+        for proj in candidates:
+            if budget <= 0:
+                break
+            budget -= 1
+            key = f"{UNRESOLVED}{len(markers)}"
+            name = proj.alias_or_name
+            func = exp.Anonymous(this=key, expressions=[])
+            stand_in = exp.alias_(func, name) if name else func
+            proj.replace(stand_in)
+            reason = f"sqlglot could not analyse {proj.sql(dialect=dialect)[:60]}: {error}"
+            try:
+                roots = _lineage_roots(tree, schema, dialect)
+            except Exception as exc:
+                again = _first_line(exc)
+                if again != error:  # this one failed; another projection fails too
+                    markers[key] = reason
+                    error, progress = again, True
+                    break
+                stand_in.replace(proj)
+                continue
+            markers[key] = reason
+            return roots, markers
+        if not progress:
+            break
+    return None
+
+
 def _per_column(
-    sql: str, schema: dict[str, Any], dialect: str | None, columns: list[str]
-) -> dict[str, Node | str] | None:
-    """Lineage one column at a time (slow path); None when the SQL does not parse."""
-    try:
-        sqlglot_parse_one(sql, dialect=dialect)
-    except Exception:
-        return None
+    tree: exp.Expr, schema: dict[str, Any], dialect: str | None, error: str
+) -> tuple[dict[str, Node | str], dict[str, str]] | str:
+    """Last resort: sqlglot's lineage one output column at a time."""
+    names = [s.alias_or_name for s in tree.selects if not isinstance(s, exp.Star)]
     out: dict[str, Node | str] = {}
-    for column in columns:
+    for name in names[:MAX_TRIALS]:
         try:
-            out[column] = lineage(column, sql, schema, dialect=dialect, trim_selects=False)
+            out[name] = lineage(name, tree, schema, dialect=dialect, trim_selects=False)
         except Exception as exc:
-            out[column] = f"sqlglot could not analyse this column: {_first_line(exc)}"
-    return out
+            out[name] = f"sqlglot could not analyse this column: {_first_line(exc)}"
+    if not out or all(isinstance(v, str) for v in out.values()):
+        return f"sqlglot could not analyse the SQL: {error}"
+    return out, {}
+
+
+def _analyse(
+    sql: str, schema: dict[str, Any], dialect: str | None
+) -> tuple[dict[str, Node | str], dict[str, str]] | str:
+    """sqlglot's lineage roots per output column and the stand-ins' reasons, or why
+    the SQL cannot be analysed at all."""
+    try:
+        tree = sqlglot_parse_one(sql, dialect=dialect)
+    except Exception as exc:  # sqlglot raises more than SqlglotError on odd SQL
+        return f"sqlglot could not parse the SQL: {_first_line(exc)}"
+    try:
+        return _lineage_roots(tree, schema, dialect), {}
+    except Exception as exc:
+        error = _first_line(exc)
+    isolated = _isolate(tree.copy(), schema, dialect, error)
+    return isolated if isolated is not None else _per_column(tree, schema, dialect, error)
 
 
 def model_column_lineage(
@@ -301,22 +464,22 @@ def model_column_lineage(
     relations: RelationIndex,
     dialect: str | None,
     columns: Iterable[str] = (),
+    documented: Iterable[str] = (),
 ) -> dict[str, ColumnLineage]:
     """Lineage of every output column of one compiled SELECT.
 
     ``schema`` is sqlglot's nested mapping ``{db: {schema: {table: {col: type}}}}``
     for the relations the SQL reads; ``columns`` the columns the model is known to
-    have (from the catalog): any not found in the SQL is reported unknown.
+    have (from the catalog; empty: what the SQL produces): any not found in the SQL
+    is reported unknown. ``documented`` columns (YAML) the model does not produce
+    are ``not_produced``.
     """
     expected = list(columns)
-    try:
-        roots = lineage(None, sql, schema, dialect=dialect, trim_selects=False)
-    except Exception as exc:  # sqlglot raises more than SqlglotError on odd SQL
-        # One bad projection must not hide the others: retry column by column.
-        roots = _per_column(sql, schema, dialect, expected)
-        if roots is None:
-            reason = f"sqlglot could not analyse the SQL: {_first_line(exc)}"
-            return {c: ColumnLineage(c, "unknown", reason=reason) for c in expected}
+    analysed = _analyse(sql, schema, dialect)
+    if isinstance(analysed, str):
+        names = expected or list(documented)
+        return {c: ColumnLineage(c, "unknown", reason=analysed) for c in names}
+    roots, markers = analysed
     found: dict[str, ColumnLineage] = {}
     star_reason: str | None = None
     for name, root in roots.items():
@@ -326,7 +489,7 @@ def model_column_lineage(
         if name == "*" or isinstance(root.expression, exp.Star):
             star_reason = _collect(root, relations, name).reason or "unresolved select *"
             continue
-        found[name.lower()] = _collect(root, relations, name)
+        found[name.lower()] = _collect(root, relations, name, markers)
     out: dict[str, ColumnLineage] = {}
     for col in expected:
         hit = found.pop(col.lower(), None)
@@ -338,7 +501,63 @@ def model_column_lineage(
             out[col] = ColumnLineage(col, "unknown", reason=reason)
     for hit in found.values():
         out[hit.column] = hit
+    have = {c.lower() for c in out}
+    for col in documented:
+        if col.lower() in have:
+            continue
+        if star_reason is not None and not expected:
+            out[col] = ColumnLineage(col, "unknown", reason=star_reason)
+        else:
+            out[col] = ColumnLineage(col, "not_produced", reason=NOT_PRODUCED)
     return out
+
+
+def _snapshot_meta_columns(entry: dict[str, Any]) -> list[str]:
+    """The columns dbt's snapshot materialisation adds, under their configured names."""
+    config = entry.get("config") or {}
+    names = config.get("snapshot_meta_column_names") or {}
+    wanted = ["dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to"]
+    if config.get("hard_deletes") == "new_record":
+        wanted.append("dbt_is_deleted")
+    return [str(names.get(name) or name) for name in wanted]
+
+
+def _analysis_order(
+    nodes: dict[str, Any], wanted: set[str] | None, in_catalog: set[str]
+) -> list[str]:
+    """Models and snapshots to analyse, parents first: the wanted ones plus, without
+    a catalog entry, the ancestors whose produced columns they read."""
+    analysable = {
+        uid for uid, e in nodes.items() if e.get("resource_type") in ("model", "snapshot")
+    }
+    todo = set(analysable) if wanted is None else wanted & analysable
+    stack = list(todo)
+    while stack:
+        uid = stack.pop()
+        for parent in (nodes[uid].get("depends_on") or {}).get("nodes") or []:
+            if parent in analysable and parent not in in_catalog and parent not in todo:
+                todo.add(parent)
+                stack.append(parent)
+    parents = {
+        uid: [p for p in (nodes[uid].get("depends_on") or {}).get("nodes") or [] if p in todo]
+        for uid in todo
+    }
+    children: dict[str, list[str]] = {}
+    for uid, ps in parents.items():
+        for p in ps:
+            children.setdefault(p, []).append(uid)
+    indegree = {uid: len(ps) for uid, ps in parents.items()}
+    queue = deque(uid for uid in nodes if uid in todo and indegree[uid] == 0)
+    order: list[str] = []
+    while queue:
+        uid = queue.popleft()
+        order.append(uid)
+        for child in children.get(uid, []):
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                queue.append(child)
+    done = set(order)
+    return order + [uid for uid in nodes if uid in todo and uid not in done]  # cycles
 
 
 def compute_column_lineage(
@@ -348,18 +567,26 @@ def compute_column_lineage(
     only: Iterable[str] | None = None,
 ) -> dict[str, dict[str, ColumnLineage]]:
     """Column lineage of every model and snapshot (or of those in ``only``):
-    {unique_id: {column: lineage}}."""
+    {unique_id: {column: lineage}}.
+
+    A model's columns are the catalog's; without a catalog entry, the columns its
+    compiled SQL produces, qualified with its parents' columns: their catalog
+    entries, else (models, snapshots) what their own SQL produces, worked out
+    parents first, else (sources, seeds) the documented columns or the seed file's
+    header. Documented columns a model does not produce are ``not_produced``.
+    """
     wanted = set(only) if only is not None else None
     dialect = sql_dialect(manifest)
     relations = RelationIndex(manifest)
     known = relation_columns(manifest, catalog)
+    in_catalog = _catalog_ids(catalog)
+    nodes: dict[str, Any] = manifest.get("nodes") or {}
+    produced: dict[str, tuple[tuple[str, str, str], dict[str, str]]] = {}
     out: dict[str, dict[str, ColumnLineage]] = {}
-    for uid, entry in (manifest.get("nodes") or {}).items():
-        if entry.get("resource_type") not in ("model", "snapshot"):
-            continue
-        if wanted is not None and uid not in wanted:
-            continue
-        own_columns = list(known.get(uid, ((), {}))[1])
+    for uid in _analysis_order(nodes, wanted, in_catalog):
+        entry = nodes[uid]
+        expected = list(known[uid][1]) if uid in in_catalog else []
+        documented = [str(c.get("name") or n) for n, c in (entry.get("columns") or {}).items()]
         sql = entry.get("compiled_code")
         if not sql or entry.get("language", "sql") != "sql":
             reason = (
@@ -367,24 +594,65 @@ def compute_column_lineage(
                 if entry.get("language", "sql") != "sql"
                 else "no compiled SQL in the manifest (run dbt compile or build)"
             )
-            out[uid] = {c: ColumnLineage(c, "unknown", reason=reason) for c in own_columns}
-            continue
-        schema: dict[str, Any] = {}
-        for parent in (entry.get("depends_on") or {}).get("nodes") or []:
-            if parent not in known:
-                continue
-            (db, sch, table), cols = known[parent]
-            if cols:
-                schema.setdefault(db, {}).setdefault(sch, {})[table] = cols
-        cols = model_column_lineage(
-            sql, schema=schema, relations=relations, dialect=dialect, columns=own_columns
-        )
+            cols = {c: ColumnLineage(c, "unknown", reason=reason) for c in expected or documented}
+        else:
+            schema: dict[str, Any] = {}
+            for parent in (entry.get("depends_on") or {}).get("nodes") or []:
+                found = produced.get(parent) or known.get(parent)
+                if found is None:
+                    continue
+                (db, sch, table), parent_cols = found
+                if parent_cols:
+                    schema.setdefault(db, {}).setdefault(sch, {})[table] = parent_cols
+            cols = model_column_lineage(
+                sql,
+                schema=schema,
+                relations=relations,
+                dialect=dialect,
+                columns=expected,
+                documented=documented,
+            )
         if entry.get("resource_type") == "snapshot":
+            reason = "added by dbt's snapshot materialisation"
+            meta_names = {c.lower() for c in _snapshot_meta_columns(entry)} | SNAPSHOT_COLUMNS
             for name, item in cols.items():
-                if item.status == "unknown" and name.lower() in SNAPSHOT_COLUMNS:
-                    item.reason = "added by dbt's snapshot materialisation"
-        out[uid] = cols
-    return out
+                if item.status in ("unknown", "not_produced") and name.lower() in meta_names:
+                    cols[name] = ColumnLineage(name, "unknown", reason=reason)
+            if uid not in in_catalog:
+                have = {c.lower() for c in cols}
+                for name in _snapshot_meta_columns(entry):
+                    if name.lower() not in have:
+                        cols[name] = ColumnLineage(name, "unknown", reason=reason)
+        if uid not in in_catalog:
+            types = known.get(uid, ((), {}))[1]
+            where = (
+                str(entry.get("database") or ""),
+                str(entry.get("schema") or ""),
+                _entry_identifier(entry),
+            )
+            produced[uid] = (
+                where,
+                {
+                    name: types.get(name, "unknown")
+                    for name, item in cols.items()
+                    if item.status != "not_produced"
+                },
+            )
+        if wanted is None or uid in wanted:
+            out[uid] = cols
+    return {uid: out[uid] for uid in nodes if uid in out}
+
+
+def lineage_counts(
+    lineage_map: dict[str, dict[str, ColumnLineage]],
+) -> dict[str, int]:
+    """Column counts by status, over exactly what ``lineage.json`` holds."""
+    counts = {"columns": 0, "resolved": 0, "constant": 0, "unknown": 0, "not_produced": 0}
+    for cols in lineage_map.values():
+        for item in cols.values():
+            counts[item.status] += 1
+            counts["columns"] += item.status != "not_produced"
+    return counts
 
 
 def column_children(

@@ -1,4 +1,5 @@
-"""The model-level lineage graph: models, sources, seeds, snapshots and exposures.
+"""The model-level lineage graph: models, sources, seeds, snapshots, exposures and
+the semantic layer (semantic models, metrics, saved queries).
 
 Built from ``manifest.json`` (``depends_on.nodes``); tests, macros and other
 resource types are left out. Works for any dbt project: nothing here knows a
@@ -14,8 +15,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tooling.errors import UsageError
+from tooling.manifest import walk as manifest_walk
 
-GRAPH_TYPES = ("model", "source", "seed", "snapshot", "exposure")
+GRAPH_TYPES = (
+    "model",
+    "source",
+    "seed",
+    "snapshot",
+    "exposure",
+    "semantic_model",
+    "metric",
+    "saved_query",
+)
+# Manifest sections holding graph nodes.
+GRAPH_SECTIONS = ("nodes", "sources", "exposures", "semantic_models", "metrics", "saved_queries")
 
 
 @dataclass
@@ -60,7 +73,7 @@ def node_label(entry: dict[str, Any]) -> str:
 def graph_entries(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Every manifest entry that belongs on the lineage graph, by unique_id."""
     entries: dict[str, dict[str, Any]] = {}
-    for section in ("nodes", "sources", "exposures"):
+    for section in GRAPH_SECTIONS:
         for uid, entry in (manifest.get(section) or {}).items():
             if entry.get("resource_type") in GRAPH_TYPES:
                 entries[uid] = entry
@@ -92,17 +105,7 @@ def build_graph(manifest: dict[str, Any]) -> LineageGraph:
 def walk(graph: LineageGraph, start: str, *, direction: str, depth: int | None) -> dict[str, int]:
     """Nodes reachable from ``start`` going ``up`` or ``down``, with their distance."""
     edges = graph.parents if direction == "up" else graph.children
-    seen = {start: 0}
-    queue = deque([start])
-    while queue:
-        uid = queue.popleft()
-        if depth is not None and seen[uid] >= depth:
-            continue
-        for nxt in edges.get(uid, []):
-            if nxt not in seen:
-                seen[nxt] = seen[uid] + 1
-                queue.append(nxt)
-    return seen
+    return manifest_walk(edges, [start], depth=depth)
 
 
 def neighbourhood(
@@ -125,7 +128,10 @@ def resolve_node(manifest: dict[str, Any], text: str) -> str:
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise UsageError(f"no model, source, seed, snapshot or exposure named {text!r}")
+        raise UsageError(
+            f"no model, source, seed, snapshot, exposure, semantic model, metric "
+            f"or saved query named {text!r}"
+        )
     raise UsageError(f"{text!r} is ambiguous: {', '.join(matches)}; pass the unique_id")
 
 

@@ -155,11 +155,15 @@ def column_report(
     )
     lineage_map = compute_column_lineage(manifest, catalog, only=reach)
     known_columns = list(relation_columns(manifest, catalog).get(uid, ((), {}))[1])
-    own = list(lineage_map.get(uid, {})) or known_columns
+    mine = lineage_map.get(uid, {})
+    own = [c for c, item in mine.items() if item.status != "not_produced"] or known_columns
     match = next((c for c in own if c.lower() == column.lower()), None)
+    label = graph.nodes[uid].label
     if match is None:
-        listed = ", ".join(own[:30]) or "none known (no catalog and no documented columns)"
-        raise UsageError(f"{graph.nodes[uid].label} has no column {column!r}; columns: {listed}")
+        if any(c.lower() == column.lower() for c in mine):
+            raise UsageError(f"{label}.{column} is documented but not produced by the model's SQL")
+        listed = ", ".join(own[:30]) or "none known (no catalog and no compiled SQL)"
+        raise UsageError(f"{label} has no column {column!r}; columns: {listed}")
     return ColumnReport(
         unique_id=uid,
         column=match,

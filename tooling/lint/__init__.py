@@ -1,12 +1,20 @@
 """SQL linting of a dbt project with sqlfluff. Takes paths, returns data; never prints.
 
-Templater: sqlfluff's jinja templater with dbt's builtins, the project's own
-macros (``load_macros_from_path``) and stubs for what dbt adds to the Jinja
-context (``library_path`` = ``sqlfluff_dbt_stubs``: dbt's cross-database macros,
-``adapter.dispatch``, ``target``, ``env_var`` ...). It needs no profile, no
-warehouse and no ``dbt parse``, and templates a file in milliseconds with no start-up, where
-sqlfluff's dbt templater compiles the project first (see
-``benchmarks/bench_lint.py`` for the figures).
+Templaters (``--templater`` / ``[tool.dataops.lint] templater``):
+
+* ``dataops`` (default): the model rendered as dbt renders it, with the real
+  macros of the project, of ``dbt_packages/`` and of dbt itself, in dbt's own
+  Jinja environment (``tooling/lint/dbt_context.py``, ``templater.py``), with a
+  result cache and a forked worker pool (``engine.py``). No profile, warehouse
+  or ``dbt parse`` needed.
+* ``jinja``: sqlfluff's jinja templater with dbt's builtins and same-shape stubs
+  (``library_path`` = ``sqlfluff_dbt_stubs``), the project's macros loaded by
+  sqlfluff.
+* ``dbt``: sqlfluff's dbt templater (sqlfluff-templater-dbt), which compiles the
+  project with dbt first.
+
+A ``.sqlfluff`` naming a templater that is not installed (``dbt-cloud``) gets
+``dataops`` and a notice; its rules and dialect are kept.
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ SQL_PATH_DEFAULTS = {
     "analysis-paths": ["analyses"],
     "macro-paths": ["macros"],
 }
+TEMPLATERS = ("dataops", "jinja", "dbt")
+DEFAULT_TEMPLATER = "dataops"
 SKIP_DIRS = {"target", "dbt_packages", "logs", ".venv", "node_modules"}
 
 
@@ -59,6 +69,12 @@ class LintReport:
     violations: list[Violation] = field(default_factory=list)
     fixed_files: list[str] = field(default_factory=list)
     config_file: str | None = None
+    templater: str = DEFAULT_TEMPLATER
+    # Files linted in this run; the others' results came from the cache.
+    relinted: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    # Bad input met on the way (one line each, naming the file): exit 2.
+    problems: list[str] = field(default_factory=list)
 
     @property
     def files_linted(self) -> int:
@@ -68,7 +84,10 @@ class LintReport:
         """The shared lint JSON shape (read by the CI report)."""
         return {
             "files_linted": self.files_linted,
+            "files_from_cache": self.files_linted - len(self.relinted),
+            "templater": self.templater,
             "violations": [v.as_dict() for v in self.violations],
+            "problems": list(self.problems),
         }
 
 
@@ -202,40 +221,114 @@ def find_config_file(project_dir: Path, root: Path) -> Path | None:
     return None
 
 
-def config_layers(project_dir: Path, root: Path) -> tuple[dict[str, Any], Path | None]:
-    """The .sqlfluff settings plus the dbt-aware jinja context, as one nested dict.
+def choose_templater(option: str | None, tool_config: Mapping[str, Any] | None = None) -> str:
+    """``--templater``, else ``[tool.dataops.lint] templater``, else dataops."""
+    lint_table = (tool_config or {}).get("lint") or {}
+    value = option or (lint_table.get("templater") if isinstance(lint_table, Mapping) else None)
+    value = str(value or DEFAULT_TEMPLATER)
+    if value not in TEMPLATERS:
+        where = "--templater" if option else "[tool.dataops.lint] templater"
+        raise UsageError(
+            f"{where}: unknown templater {value!r}; choose one of {', '.join(TEMPLATERS)}"
+        )
+    return value
 
-    The stubs and the project's macro folders get absolute paths so linting works
-    from any folder, on any file and on any dbt project; a project whose
-    .sqlfluff chooses another templater (e.g. dbt) keeps it. Without any
-    .sqlfluff, sqlfluff's defaults apply with dialect duckdb.
+
+def available_templaters() -> set[str]:
+    from itertools import chain
+
+    from sqlfluff.core.plugin.host import get_plugin_manager
+
+    from tooling.lint import templater as dataops_templater
+
+    dataops_templater.register()
+    hook = get_plugin_manager().hook
+    return {t.name for t in chain.from_iterable(hook.get_templaters())}
+
+
+@dataclass
+class LintConfig:
+    """The settings sqlfluff gets, and what was noticed reading them."""
+
+    layers: dict[str, Any]
+    config_file: Path | None
+    templater: str
+    notices: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def config_readable(self) -> bool:
+        return not self.problems
+
+
+def config_layers(
+    project_dir: Path, root: Path, templater: str = "jinja"
+) -> tuple[dict[str, Any], Path | None]:
+    """The .sqlfluff settings plus the chosen templater's, as one nested dict."""
+    config = lint_config(project_dir, root, templater)
+    if config.problems:
+        raise DataOpsError(config.problems[0])
+    return config.layers, config.config_file
+
+
+def lint_config(project_dir: Path, root: Path, templater: str = DEFAULT_TEMPLATER) -> LintConfig:
+    """Read the nearest .sqlfluff and point it at the chosen templater.
+
+    Paths are made absolute so linting works from any folder, on any file and
+    on any dbt project. Without any .sqlfluff, sqlfluff's defaults apply with
+    dialect duckdb. A .sqlfluff that does not parse is a problem: the defaults
+    are used and the run ends with exit 2.
     """
     from sqlfluff.core.config.loader import load_config_file
 
     config_file = find_config_file(project_dir, root)
-    layers: dict[str, Any] = {}
+    out = LintConfig(layers={}, config_file=config_file, templater=templater)
     if config_file is not None:
         try:
-            layers = load_config_file(str(config_file.parent), config_file.name)
+            out.layers = load_config_file(str(config_file.parent), config_file.name)
         except Exception as exc:  # sqlfluff raises several types for a bad file
-            raise DataOpsError(f"cannot read sqlfluff config {config_file}: {exc}") from None
+            detail = " ".join(str(exc).split())[:300]
+            out.problems.append(f"cannot read sqlfluff config {config_file}: {detail}")
+            out.layers = {}
+    layers = out.layers
     core = layers.setdefault("core", {})
     core.setdefault("dialect", "duckdb")
-    core.setdefault("templater", "jinja")
-    if core["templater"] == "jinja":
-        jinja = layers.setdefault("templater", {}).setdefault("jinja", {})
+    configured = core.get("templater")
+    available = available_templaters()
+    if configured and configured not in available:
+        out.notices.append(
+            f"{config_file}: templater {configured!r} is not installed here; "
+            f"linting with the {templater} templater"
+        )
+    if templater not in available:
+        raise UsageError(
+            f"--templater {templater}: not installed (the dbt templater needs sqlfluff-templater-dbt)"
+        )
+    core["templater"] = templater
+    section = layers.setdefault("templater", {})
+    if templater == "dataops":
+        section.setdefault("dataops", {})["project_dir"] = str(project_dir.resolve())
+    elif templater == "dbt":
+        dbt = section.setdefault("dbt", {})
+        dbt["project_dir"] = str(project_dir.resolve())
+        if (project_dir / "profiles.yml").is_file():
+            dbt.setdefault("profiles_dir", str(project_dir.resolve()))
+    else:
+        jinja = section.setdefault("jinja", {})
         jinja["apply_dbt_builtins"] = True
         jinja["library_path"] = str(STUBS)
         # The linted project's own macro folders (from its dbt_project.yml) always,
         # plus any configured folder that exists.
-        configured = [p.strip() for p in str(jinja.get("load_macros_from_path") or "").split(",")]
+        configured_paths = [
+            p.strip() for p in str(jinja.get("load_macros_from_path") or "").split(",")
+        ]
         paths = [str(p) for p in macro_roots(project_dir) if p.is_dir()]
         paths += [str(p / "generic") for p in sql_roots(project_dir) if (p / "generic").is_dir()]
-        paths += [p for p in configured if p and Path(p).is_dir() and p not in paths]
+        paths += [p for p in configured_paths if p and Path(p).is_dir() and p not in paths]
         # Never empty: an empty value would not override a .sqlfluff found above a
         # linted file; the stubs folder holds no .sql macros.
         jinja["load_macros_from_path"] = ",".join(dict.fromkeys(paths)) or str(STUBS)
-    return layers, config_file
+    return out
 
 
 def _ini_lines(layers: Mapping[str, Any], section: tuple[str, ...] = ()) -> list[str]:
@@ -310,19 +403,107 @@ def lint(
     root: Path,
     fix: bool = False,
     processes: int | None = None,
+    templater: str = DEFAULT_TEMPLATER,
+    vars: Mapping[str, Any] | None = None,
+    use_cache: bool = True,
+    target_name: str | None = None,
+    profiles_dir: Path | None = None,
 ) -> LintReport:
-    """Lint (and with ``fix`` rewrite) the given SQL files; violations left after fixing."""
-    report = LintReport(files=[_relative(f, root) for f in files])
+    """Lint (and with ``fix`` rewrite) the given SQL files; violations left after fixing.
+
+    ``vars`` are dbt's ``--vars`` (over the project's vars); ``target_name`` and
+    ``profiles_dir`` pick the profile target models see as ``target``. Problems (a bad
+    .sqlfluff, a package without dbt_project.yml, a macro raising at render
+    time) are in ``report.problems``; the other files are still linted.
+    """
+    report = LintReport(files=[_relative(f, root) for f in files], templater=templater)
     if not files:
         return report
     _check_readable(files)
-    layers, config_file = config_layers(project_dir, root)
-    report.config_file = _relative(config_file, root) if config_file else None
+    config = lint_config(project_dir, root, templater)
+    report.config_file = _relative(config.config_file, root) if config.config_file else None
+    report.notices.extend(config.notices)
+    report.problems.extend(config.problems)
     with tempfile.TemporaryDirectory(prefix="dataops-lint-") as tmp:
-        extra = write_config(layers, Path(tmp) / "sqlfluff.cfg")
-        _lint_into(report, files, project_dir, root, extra, fix=fix, processes=processes)
+        extra = write_config(config.layers, Path(tmp) / "sqlfluff.cfg")
+        if templater == "dataops":
+            from tooling.lint import dbt_context
+
+            target = dbt_context.read_target(project_dir, target_name, profiles_dir)
+            _lint_dataops(
+                report,
+                files,
+                project_dir,
+                root,
+                config,
+                extra,
+                fix,
+                processes,
+                vars,
+                target,
+                use_cache,
+            )
+        else:
+            report.relinted = list(report.files)
+            _lint_into(report, files, project_dir, root, extra, fix=fix, processes=processes)
     report.violations.sort(key=lambda v: (v.path, v.line, v.column, v.code))
     return report
+
+
+def _lint_dataops(
+    report: LintReport,
+    files: Sequence[Path],
+    project_dir: Path,
+    root: Path,
+    config: LintConfig,
+    extra: Path,
+    fix: bool,
+    processes: int | None,
+    cli_vars: Mapping[str, Any] | None,
+    target: Any,
+    use_cache: bool,
+) -> None:
+    import json
+
+    from sqlfluff.core import FluffConfig
+    from sqlfluff.core.errors import SQLFluffUserError
+
+    from tooling.lint import engine
+    from tooling.lint import templater as dataops_templater
+
+    world = dataops_templater.world_for(str(project_dir), reload=True)
+    report.problems.extend(world.problems)
+    dataops_templater.configure(str(project_dir), cli_vars or {}, target)
+    try:
+        if config.config_readable:
+            fluff = FluffConfig.from_path(str(project_dir), extra_config_path=str(extra))
+        else:
+            fluff = FluffConfig(configs=config.layers)
+    except SQLFluffUserError as exc:
+        raise DataOpsError(f"sqlfluff config: {str(exc).splitlines()[0]}") from None
+    settings_key = json.dumps([dict(cli_vars or {}), target.as_dict()], sort_keys=True, default=str)
+    result = engine.run(
+        files,
+        project_dir=project_dir,
+        root=root,
+        config=fluff,
+        config_text=extra.read_text(encoding="utf-8"),
+        world=world,
+        settings_key=settings_key,
+        fix=fix,
+        processes=processes,
+        nested=config.config_readable,
+        use_cache=use_cache,
+    )
+    report.relinted = [_relative(p, root) for p in result.linted]
+    for file_result in result.results:
+        rel = _relative(file_result.path, root)
+        if file_result.fixed:
+            report.fixed_files.append(rel)
+        for line, column, code, description in file_result.violations:
+            report.violations.append(Violation(rel, line, column, code, description))
+            if engine.is_problem(code, description):
+                report.problems.append(f"{rel}:{line}: {description}")
 
 
 def _lint_into(

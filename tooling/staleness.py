@@ -1,0 +1,166 @@
+"""Is ``target/manifest.json`` older than the project it describes? Re-parse if so.
+
+A command that reads the manifest (``check``, ``lineage``, ``docs build
+--skip-dbt``) must not judge a project from an old parse: a model added since,
+or an edited model, YAML or macro file, would silently be missed. The test is
+cheap (a walk of the project's dbt paths, one ``stat`` per file, and a set
+difference against the manifest's file paths; no dbt import), so it runs on
+every call; only a stale manifest pays for ``dbt parse``, which dbt does
+partially (only the changed files) when it can.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tooling.errors import DataOpsError
+
+# The project keys naming folders of files dbt parses, with dbt's defaults.
+PATH_KEYS = {
+    "model-paths": ["models"],
+    "macro-paths": ["macros"],
+    "seed-paths": ["seeds"],
+    "snapshot-paths": ["snapshots"],
+    "test-paths": ["tests"],
+    "analysis-paths": ["analyses"],
+}
+PARSED_SUFFIXES = {".sql", ".py", ".yml", ".yaml", ".csv", ".md"}
+MODEL_SUFFIXES = {".sql", ".py"}
+
+
+@dataclass
+class Refresh:
+    """What :func:`refresh_if_stale` found and did; ``note`` is one line for stderr."""
+
+    stale: str | None = None  # why the manifest was stale, None when current
+    reparsed: bool = False
+    note: str | None = None
+
+
+def _files(folder: Path, suffixes: set[str]) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if os.path.splitext(name)[1] in suffixes:
+                yield Path(dirpath) / name
+
+
+def project_paths(project_dir: Path) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """(dbt_project.yml as a dict, its parsed folders per key, dbt's defaults filled in)."""
+    path = project_dir / "dbt_project.yml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataOpsError(f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise DataOpsError(f"{path} is not a YAML mapping")
+    folders = {}
+    for key, default in PATH_KEYS.items():
+        value = data.get(key, default)
+        folders[key] = [str(v) for v in value] if isinstance(value, list) else list(default)
+    return data, folders
+
+
+def _manifest_files(manifest: Mapping[str, Any], project: str) -> set[str]:
+    """The root project's file paths the manifest knows, enabled or disabled."""
+    nodes = list(manifest.get("nodes", {}).values())
+    for versions in manifest.get("disabled", {}).values():
+        nodes.extend(versions)
+    return {
+        str(n.get("original_file_path"))
+        for n in nodes
+        if n.get("package_name") == project and n.get("original_file_path")
+    }
+
+
+def stale_reason(
+    project_dir: Path, manifest_path: Path, manifest: Mapping[str, Any] | None = None
+) -> str | None:
+    """Why ``manifest_path`` does not describe ``project_dir`` as it is on disk, or None.
+
+    Stale when ``dbt_project.yml``, a model, YAML, macro, seed, snapshot, test or
+    analysis file (or a file of an installed package) is newer than the
+    manifest, or a model file on disk is missing from it. ``manifest`` (the
+    parsed file) saves reading it again.
+    """
+    try:
+        built = manifest_path.stat().st_mtime_ns
+    except OSError:
+        return f"no {manifest_path.name} at {manifest_path.parent}"
+    data, folders = project_paths(project_dir)
+    packages = project_dir / str(data.get("packages-install-path") or "dbt_packages")
+    candidates = [project_dir / "dbt_project.yml"]
+    for rel in (r for paths in folders.values() for r in paths):
+        candidates.extend(_files(project_dir / rel, PARSED_SUFFIXES))
+    if packages.is_dir():
+        candidates.extend(_files(packages, PARSED_SUFFIXES))
+    newest, newest_path = built, None
+    for path in candidates:
+        try:
+            mtime = path.stat().st_mtime_ns
+        except OSError:
+            continue
+        if mtime > newest:
+            newest, newest_path = mtime, path
+    if newest_path is not None:
+        return (
+            f"{newest_path.relative_to(project_dir).as_posix()} is newer than {manifest_path.name}"
+        )
+    if manifest is None:
+        import json
+
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return f"{manifest_path.name} cannot be read"
+    assert manifest is not None
+    project = str(data.get("name") or "")
+    known = _manifest_files(manifest, project)
+    for rel in folders["model-paths"]:
+        for path in _files(project_dir / rel, MODEL_SUFFIXES):
+            relative = path.relative_to(project_dir).as_posix()
+            if relative not in known:
+                return f"{relative} is not in {manifest_path.name}"
+    return None
+
+
+def refresh_if_stale(
+    settings: Any,
+    target_dir: Path,
+    manifest: Mapping[str, Any] | None = None,
+    *,
+    reparse: bool = True,
+) -> Refresh:
+    """Re-parse with dbt (partial parse) when ``target_dir``'s manifest is stale.
+
+    Never raises for a failed parse: the caller goes on with the old manifest
+    and prints ``note``, which says it was not re-parsed and why. With
+    ``reparse=False`` (a manifest folder the user named, which dbt must not
+    overwrite) it only says so.
+    """
+    reason = stale_reason(settings.project_dir, target_dir / "manifest.json", manifest)
+    if reason is None:
+        return Refresh()
+    if not reparse:
+        return Refresh(
+            stale=reason,
+            note=f"warning: the manifest in {target_dir} is stale ({reason}); not re-parsed "
+            "because --target-dir was given (run `dataops check --parse` to refresh it)",
+        )
+    from tooling.runner import parse_manifest
+
+    extra = [] if target_dir == settings.target_dir else ["--target-path", str(target_dir)]
+    try:
+        parse_manifest(settings, extra=extra)
+    except DataOpsError as exc:
+        return Refresh(
+            stale=reason,
+            note=f"warning: the manifest is stale ({reason}) and was not re-parsed: {exc}",
+        )
+    return Refresh(stale=reason, reparsed=True, note=f"re-parsed the project with dbt: {reason}")
