@@ -34,8 +34,7 @@ CONFIG: dict = {'dag_id': 'dataops',
  'manifest': 'dbt_project/target/manifest.json',
  'profiles_yml': 'dbt_project/profiles.yml',
  'profile_name': 'dataops',
- 'default_target': 'dev',
- 'target': None,
+ 'target': 'dev',
  'warehouse': 'warehouse/dataops.duckdb',
  'max_active_tasks': 1,
  'artifacts_dir': 'orchestration/runs',
@@ -108,7 +107,7 @@ ENV = {
     "DO_NOT_TRACK": "1",
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     **({"DATAOPS_WAREHOUSE": str(ROOT / CONFIG["warehouse"])} if CONFIG["warehouse"] else {}),
-    **({"DATAOPS_TARGET": CONFIG["target"]} if CONFIG["target"] else {}),
+    "DATAOPS_TARGET": CONFIG["target"],
 }
 
 
@@ -179,7 +178,7 @@ with DAG(
         ),
         profile_config=ProfileConfig(
             profile_name=CONFIG["profile_name"],
-            target_name=CONFIG["target"] or CONFIG["default_target"],
+            target_name=CONFIG["target"],
             profiles_yml_filepath=ROOT / CONFIG["profiles_yml"],
         ),
         execution_config=ExecutionConfig(

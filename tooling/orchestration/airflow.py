@@ -94,28 +94,6 @@ def check_airflow(python: Path) -> dict[str, str]:
     return found
 
 
-def _profile(settings: Settings, project_name: str) -> tuple[Path, str, str, str]:
-    """(profiles.yml, profile name, its default target, its adapter type)."""
-    project = yaml.safe_load((settings.project_dir / "dbt_project.yml").read_text("utf-8"))
-    profile_name = str((project or {}).get("profile") or project_name)
-    folder = settings.profiles_dir or Path(os.environ.get("DBT_PROFILES_DIR", Path.home() / ".dbt"))
-    path = folder / "profiles.yml"
-    if not path.is_file():
-        raise UsageError(f"no profiles.yml for the dbt project at {path}")
-    profiles = yaml.safe_load(path.read_text("utf-8")) or {}
-    profile = profiles.get(profile_name)
-    if not isinstance(profile, dict) or not profile.get("outputs"):
-        raise UsageError(f"{path}: no profile {profile_name!r} with outputs")
-    default = str(profile.get("target") or "dev")
-    if "{{" in default:  # env-driven default (env_var('X', 'dev')): take the fallback
-        default = default.split("'")[-2] if default.count("'") >= 4 else "dev"
-    target = settings.target or default
-    output = profile["outputs"].get(target)
-    if not isinstance(output, dict):
-        raise UsageError(f"{path}: profile {profile_name!r} has no target {target!r}")
-    return path, profile_name, default, str(output.get("type", ""))
-
-
 def dag_config(settings: Settings, out: Path, options: DagOptions) -> dict[str, Any]:
     """The DAG's CONFIG: everything read and checked from the project."""
     if not settings.sources.is_file():
@@ -136,7 +114,8 @@ def dag_config(settings: Settings, out: Path, options: DagOptions) -> dict[str, 
         raise UsageError(f"{settings.manifest_path} names no project: run `dbt parse` again")
     if options.test_behavior not in TEST_BEHAVIORS:
         raise UsageError(f"--test-behavior must be one of {', '.join(TEST_BEHAVIORS)}")
-    profiles, profile_name, default_target, adapter = _profile(settings, project_name)
+    profile = settings.profile  # as dbt resolves it; one line on error
+    adapter = profile.adapter_type
 
     bin_dir = settings.root / ".venv" / "bin"
     dbt = _executable(options.dbt_executable or bin_dir / "dbt", "dbt executable")
@@ -169,10 +148,9 @@ def dag_config(settings: Settings, out: Path, options: DagOptions) -> dict[str, 
         "project_dir": rel(settings.project_dir),
         "project_name": project_name,
         "manifest": rel(settings.manifest_path),
-        "profiles_yml": rel(profiles),
-        "profile_name": profile_name,
-        "default_target": default_target,
-        "target": settings.target,
+        "profiles_yml": rel(profile.profiles_dir / "profiles.yml"),
+        "profile_name": profile.profile_name,
+        "target": profile.target_name,
         "warehouse": rel(settings.warehouse) if adapter == "duckdb" else None,
         "max_active_tasks": 1 if adapter == "duckdb" else 8,
         "artifacts_dir": rel(options.artifacts_dir or settings.root / "orchestration" / "runs"),

@@ -80,7 +80,7 @@ ENV = {
     "DO_NOT_TRACK": "1",
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     **({"DATAOPS_WAREHOUSE": str(ROOT / CONFIG["warehouse"])} if CONFIG["warehouse"] else {}),
-    **({"DATAOPS_TARGET": CONFIG["target"]} if CONFIG["target"] else {}),
+    "DATAOPS_TARGET": CONFIG["target"],
 }
 
 
@@ -151,7 +151,7 @@ with DAG(
         ),
         profile_config=ProfileConfig(
             profile_name=CONFIG["profile_name"],
-            target_name=CONFIG["target"] or CONFIG["default_target"],
+            target_name=CONFIG["target"],
             profiles_yml_filepath=ROOT / CONFIG["profiles_yml"],
         ),
         execution_config=ExecutionConfig(
