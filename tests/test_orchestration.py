@@ -18,16 +18,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, copy_repo, run_cli
+from conftest import REPO, run_cli
 from test_workflows import load, steps
 
+from tooling.devtools.airflow_run import parse_project, project_copy
 from tooling.orchestration.airflow import PINS
 
 BIN = Path(sys.executable).parent
 DOCKERFILE = REPO / "Dockerfile"
 CRONJOB = REPO / "orchestration" / "kubernetes" / "cronjob.yaml"
 REQUIREMENTS = REPO / "orchestration" / "airflow" / "requirements.txt"
-DBT_PROJECT_ARGS = ("--project-dir", "dbt_project", "--profiles-dir", "dbt_project")
 
 
 # --- the scheduled workflow -------------------------------------------------
@@ -64,13 +64,15 @@ def test_scheduled_workflow_runs_the_production_steps_in_order() -> None:
 # --- the container image and the CronJob -----------------------------------
 
 
-def hadolint(path: Path) -> subprocess.CompletedProcess[str]:
+def tool(*args: str) -> subprocess.CompletedProcess[str]:
+    """One of the dev tools of the project's env (hadolint, kubernetes-validate)."""
     return subprocess.run(
-        [str(BIN / "hadolint"), "--no-color", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
+        [str(BIN / args[0]), *args[1:]], capture_output=True, text=True, timeout=120
     )
+
+
+def hadolint(path: Path) -> subprocess.CompletedProcess[str]:
+    return tool("hadolint", "--no-color", str(path))
 
 
 def test_hadolint_passes_the_dockerfile_and_fails_a_careless_one(tmp_path: Path) -> None:
@@ -109,12 +111,7 @@ def test_dockerfile_is_multi_stage_locked_non_root_and_parses_dbt() -> None:
 
 
 def kubernetes_validate(*paths: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "kubernetes-validate"), "--strict", *map(str, paths)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return tool("kubernetes-validate", "--strict", *map(str, paths))
 
 
 def test_kubernetes_validate_passes_the_cronjob_and_fails_a_broken_one(tmp_path: Path) -> None:
@@ -152,18 +149,13 @@ def test_the_pins_of_the_generator_match_the_requirements_file() -> None:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the repository with a parsed manifest and the project's env linked in."""
-    root = copy_repo(tmp_path_factory.mktemp("orchestrate") / "repo")
-    (root / ".venv").symlink_to(REPO / ".venv")
-    parse = subprocess.run(
-        [str(BIN / "dbt"), "parse", "--quiet", *DBT_PROJECT_ARGS],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PATH": "/usr/bin:/bin", "DO_NOT_TRACK": "1", "HOME": str(root)},
-    )
-    assert parse.returncode == 0, parse.stdout + parse.stderr
+    root = project_copy(REPO, tmp_path_factory.mktemp("orchestrate") / "repo")
+    parse_project(root)
     return root
+
+
+def generate(project: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli("orchestrate", "airflow", "--out", str(out), *args, cwd=project)
 
 
 def dag_config_literal(source: str) -> dict:
@@ -184,7 +176,7 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
 
 def test_the_committed_dag_is_what_the_generator_writes(project: Path) -> None:
     out = project / "orchestration" / "airflow"
-    result = run_cli("orchestrate", "airflow", "--out", str(out), cwd=project)
+    result = generate(project, out)
     assert result.returncode == 0, result.stdout + result.stderr
     written = (out / "dataops_dag.py").read_text()
     committed = (REPO / "orchestration" / "airflow" / "dataops_dag.py").read_text()
@@ -204,56 +196,22 @@ def test_the_committed_dag_is_what_the_generator_writes(project: Path) -> None:
 
 
 def test_a_project_without_sources_is_one_line(project: Path, tmp_path: Path) -> None:
-    line = one_error_line(
-        run_cli(
-            "orchestrate",
-            "airflow",
-            "--out",
-            str(tmp_path),
-            "--sources",
-            str(tmp_path / "no.yml"),
-            cwd=project,
-        )
-    )
+    line = one_error_line(generate(project, tmp_path, "--sources", str(tmp_path / "no.yml")))
     assert "has no sources to ingest" in line and "no.yml" in line
     empty = tmp_path / "empty.yml"
     empty.write_text("version: 1\nsources: []\n")
-    line = one_error_line(
-        run_cli(
-            "orchestrate", "airflow", "--out", str(tmp_path), "--sources", str(empty), cwd=project
-        )
-    )
+    line = one_error_line(generate(project, tmp_path, "--sources", str(empty)))
     assert "empty.yml" in line
     assert not list(tmp_path.glob("*.py")), "nothing is written on bad input"
 
 
 def test_an_unreachable_executable_is_one_line(project: Path, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "dbt"
-    line = one_error_line(
-        run_cli(
-            "orchestrate",
-            "airflow",
-            "--out",
-            str(tmp_path),
-            "--dbt-executable",
-            str(missing),
-            cwd=project,
-        )
-    )
+    line = one_error_line(generate(project, tmp_path, "--dbt-executable", str(missing)))
     assert f"dbt executable not found at {missing}" in line
     not_exec = tmp_path / "dataops"
     not_exec.write_text("#!/bin/sh\n")
-    line = one_error_line(
-        run_cli(
-            "orchestrate",
-            "airflow",
-            "--out",
-            str(tmp_path),
-            "--dataops-executable",
-            str(not_exec),
-            cwd=project,
-        )
-    )
+    line = one_error_line(generate(project, tmp_path, "--dataops-executable", str(not_exec)))
     assert "is not executable" in line
 
 
@@ -274,47 +232,19 @@ def fake_airflow_env(folder: Path, airflow: str, cosmos: str) -> Path:
 
 def test_airflow_or_cosmos_outside_the_pins_is_one_line(project: Path, tmp_path: Path) -> None:
     old = fake_airflow_env(tmp_path / "old", "2.10.5", "1.15.1")
-    line = one_error_line(
-        run_cli(
-            "orchestrate",
-            "airflow",
-            "--out",
-            str(tmp_path),
-            "--airflow-python",
-            str(old),
-            cwd=project,
-        )
-    )
+    line = one_error_line(generate(project, tmp_path, "--airflow-python", str(old)))
     assert "apache-airflow 2.10.5" in line and "outside the pin 3.3.x" in line
     newer = fake_airflow_env(tmp_path / "newer", "3.3.2", "1.16.0")
-    line = one_error_line(
-        run_cli(
-            "orchestrate",
-            "airflow",
-            "--out",
-            str(tmp_path),
-            "--airflow-python",
-            str(newer),
-            cwd=project,
-        )
-    )
+    line = one_error_line(generate(project, tmp_path, "--airflow-python", str(newer)))
     assert "astronomer-cosmos 1.16.0" in line
     line = one_error_line(
-        run_cli(
-            "orchestrate",
-            "airflow",
-            "--out",
-            str(tmp_path),
-            "--airflow-python",
-            str(tmp_path / "none" / "python"),
-            cwd=project,
-        )
+        generate(project, tmp_path, "--airflow-python", str(tmp_path / "none" / "python"))
     )
     assert "Airflow's python" in line
 
     # A DAG file moved to an Airflow outside the pins says so in one line, too.
     out = tmp_path / "dags"
-    assert run_cli("orchestrate", "airflow", "--out", str(out), cwd=project).returncode == 0
+    assert generate(project, out).returncode == 0
     parsed = subprocess.run(
         [str(old), str(out / "dataops_dag.py")], capture_output=True, text=True, timeout=60
     )
@@ -326,19 +256,7 @@ def test_airflow_or_cosmos_outside_the_pins_is_one_line(project: Path, tmp_path:
 
 
 def test_bad_dag_options_are_one_line(project: Path, tmp_path: Path) -> None:
-    line = one_error_line(
-        run_cli("orchestrate", "airflow", "--out", str(tmp_path), "--dag-id", "a b", cwd=project)
-    )
+    line = one_error_line(generate(project, tmp_path, "--dag-id", "a b"))
     assert "--dag-id" in line
-    line = one_error_line(
-        run_cli(
-            "orchestrate",
-            "airflow",
-            "--out",
-            str(tmp_path),
-            "--test-behavior",
-            "sometimes",
-            cwd=project,
-        )
-    )
+    line = one_error_line(generate(project, tmp_path, "--test-behavior", "sometimes"))
     assert "--test-behavior" in line

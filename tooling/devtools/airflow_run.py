@@ -57,6 +57,20 @@ def run_dataops(root: Path, *args: str, timeout: int = 900) -> subprocess.Comple
     )
 
 
+def parse_project(root: Path) -> None:
+    """`dbt parse` of the copy's project: the manifest the DAG is generated from."""
+    parse = subprocess.run(
+        [str(root / ".venv" / "bin" / "dbt"), "parse", "--quiet", *DBT_ARGS],
+        cwd=root,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if parse.returncode != 0:
+        raise RuntimeError(f"dbt parse failed: {parse.stdout[-2000:]}")
+
+
 @dataclass
 class TaskRun:
     state: str
@@ -87,16 +101,7 @@ class Airflow:
     @classmethod
     def for_copy(cls, python: Path, base: Path, root: Path, *dag_args: str) -> Airflow:
         """Parse the copy's dbt project, write its DAG into base/dags, migrate the DB."""
-        parse = subprocess.run(
-            [str(root / ".venv" / "bin" / "dbt"), "parse", "--quiet", *DBT_ARGS],
-            cwd=root,
-            env=clean_env(),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if parse.returncode != 0:
-            raise RuntimeError(f"dbt parse failed: {parse.stdout[-2000:]}")
+        parse_project(root)
         dags = base / "dags"
         args = ("orchestrate", "airflow", "--out", str(dags), "--schedule", "none")
         written = run_dataops(root, *args, "--airflow-python", str(python), *dag_args)
