@@ -183,6 +183,10 @@ def test_the_committed_dag_is_what_the_generator_writes(project: Path) -> None:
     assert written == committed, (
         "regenerate: dataops orchestrate airflow --out orchestration/airflow"
     )
+    # the pre-commit hooks (ruff check, ruff format) leave a generated DAG as written
+    for check in (["check"], ["format", "--check"]):
+        ruff = tool("ruff", *check, str(out / "dataops_dag.py"))
+        assert ruff.returncode == 0, ruff.stdout + ruff.stderr
     values = dag_config_literal(written)
     assert values["root"] == "../.."
     assert values["executables"] == {"dbt": ".venv/bin/dbt", "dataops": ".venv/bin/dataops"}

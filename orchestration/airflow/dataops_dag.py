@@ -26,34 +26,54 @@ from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-CONFIG: dict = {'dag_id': 'dataops',
- 'schedule': '0 3 * * *',
- 'root': '../..',
- 'project_dir': 'dbt_project',
- 'project_name': 'dataops',
- 'manifest': 'dbt_project/target/manifest.json',
- 'profiles_yml': 'dbt_project/profiles.yml',
- 'profile_name': 'dataops',
- 'target': 'dev',
- 'warehouse': 'warehouse/dataops.duckdb',
- 'max_active_tasks': 1,
- 'artifacts_dir': 'orchestration/runs',
- 'executables': {'dbt': '.venv/bin/dbt', 'dataops': '.venv/bin/dataops'},
- 'raw_schemas': {'raw_erp': 'erp', 'raw_payments': 'payments', 'raw_events': 'events'},
- 'sources': [{'name': 'erp',
-              'retries': 2,
-              'retry_delay_seconds': 60,
-              'max_retry_delay_seconds': 900},
-             {'name': 'payments',
-              'retries': 2,
-              'retry_delay_seconds': 60,
-              'max_retry_delay_seconds': 900},
-             {'name': 'events',
-              'retries': 2,
-              'retry_delay_seconds': 60,
-              'max_retry_delay_seconds': 900}],
- 'test_behavior': 'BUILD',
- 'pins': {'apache-airflow': '3.3', 'astronomer-cosmos': '1.15'}}
+CONFIG: dict = {
+    "dag_id": "dataops",
+    "schedule": "0 3 * * *",
+    "root": "../..",
+    "project_dir": "dbt_project",
+    "project_name": "dataops",
+    "manifest": "dbt_project/target/manifest.json",
+    "profiles_yml": "dbt_project/profiles.yml",
+    "profile_name": "dataops",
+    "target": "dev",
+    "warehouse": "warehouse/dataops.duckdb",
+    "max_active_tasks": 1,
+    "artifacts_dir": "orchestration/runs",
+    "executables": {
+        "dbt": ".venv/bin/dbt",
+        "dataops": ".venv/bin/dataops",
+    },
+    "raw_schemas": {
+        "raw_erp": "erp",
+        "raw_payments": "payments",
+        "raw_events": "events",
+    },
+    "sources": [
+        {
+            "name": "erp",
+            "retries": 2,
+            "retry_delay_seconds": 60,
+            "max_retry_delay_seconds": 900,
+        },
+        {
+            "name": "payments",
+            "retries": 2,
+            "retry_delay_seconds": 60,
+            "max_retry_delay_seconds": 900,
+        },
+        {
+            "name": "events",
+            "retries": 2,
+            "retry_delay_seconds": 60,
+            "max_retry_delay_seconds": 900,
+        },
+    ],
+    "test_behavior": "BUILD",
+    "pins": {
+        "apache-airflow": "3.3",
+        "astronomer-cosmos": "1.15",
+    },
+}
 
 
 def _root() -> Path:

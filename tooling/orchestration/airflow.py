@@ -10,14 +10,12 @@ reported as one line.
 
 from __future__ import annotations
 
+import json
 import os
-import pprint
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from ingestion.config import load_config
 from ingestion.errors import IngestionError
@@ -81,7 +79,7 @@ def check_airflow(python: Path) -> dict[str, str]:
         raise UsageError(f"cannot run Airflow's python {python}: {exc}") from None
     if done.returncode != 0:
         raise UsageError(f"cannot run Airflow's python {python}: exit {done.returncode}")
-    found = yaml.safe_load(done.stdout.strip().splitlines()[-1])
+    found = json.loads(done.stdout.strip().splitlines()[-1])
     for package, series in PINS.items():
         got = found.get(package)
         if got is None:
@@ -170,11 +168,32 @@ def dag_config(settings: Settings, out: Path, options: DagOptions) -> dict[str, 
     }
 
 
+def python_literal(value: Any, depth: int = 0) -> str:
+    """``value`` as Python source the way ruff formats it: one item a line, trailing commas.
+
+    The magic trailing comma keeps every level expanded, so `ruff format` (a
+    pre-commit hook) leaves a generated DAG exactly as written.
+    """
+    pad, inner = "    " * depth, "    " * (depth + 1)
+    if isinstance(value, dict) and value:
+        items = [
+            f"{inner}{json.dumps(k)}: {python_literal(v, depth + 1)}," for k, v in value.items()
+        ]
+        return "{\n" + "\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list | tuple) and value:
+        items = [f"{inner}{python_literal(v, depth + 1)}," for v in value]
+        return "[\n" + "\n".join(items) + f"\n{pad}]"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if value is None or isinstance(value, bool | int | float):
+        return repr(value)
+    return "{}" if isinstance(value, dict) else "[]"
+
+
 def render_dag(config: dict[str, Any]) -> str:
     template = TEMPLATE.read_text(encoding="utf-8")
     assert MARKER in template, "the DAG template lost its CONFIG marker"
-    literal = pprint.pformat(config, width=88, sort_dicts=False)
-    return template.replace(MARKER, f"CONFIG: dict = {literal}")
+    return template.replace(MARKER, f"CONFIG: dict = {python_literal(config)}")
 
 
 def write_dag(settings: Settings, out: Path, options: DagOptions) -> Path:
