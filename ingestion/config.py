@@ -8,6 +8,8 @@ root. A mistake gives a :class:`ConfigError` naming the file and the entry.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -16,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from ingestion import redact, schema
 from ingestion.errors import ConfigError, UnknownSourceError
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -89,6 +92,25 @@ class Entity:
     soft_delete: str | None = None
     rest: RestConfig | None = None
     postgres: PostgresConfig | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """What decides how a file loads; part of the skip key of loaded files.
+
+        Not the location (a wider glob must not reload matched files) nor limits
+        like ``max_bad_rows`` (a failed load records no file anyway).
+        """
+        shape = {
+            "format": self.format,
+            "columns": sorted(self.columns),  # names only: types widen through drift
+            "primary_key": list(self.primary_key),
+            "load": self.load,
+            "cursor": self.cursor,
+            "record_path": self.record_path,
+            "soft_delete": self.soft_delete,
+        }
+        text = json.dumps(shape, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @property
     def quarantine(self) -> str:
@@ -259,6 +281,7 @@ def _rest(raw: dict[str, Any], source: dict[str, Any], where: str) -> RestConfig
     if base_url is None and env_name:
         _identifier(env_name, "base_url_env", where)
         base_url = os.environ.get(env_name)
+        redact.register(base_url)
         if not base_url:
             raise ConfigError(f"{where}: environment variable {env_name} (base_url_env) is not set")
     if not isinstance(base_url, str) or not re.match(r"^https?://", base_url):
@@ -323,11 +346,15 @@ def _postgres(raw: dict[str, Any], source: dict[str, Any], where: str, name: str
 def load_config(path: Path) -> SourcesConfig:
     """Parse and validate the sources YAML at ``path``."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM is fine
     except FileNotFoundError:
         raise ConfigError(f"sources file not found: {path}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read sources file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -337,6 +364,9 @@ def load_config(path: Path) -> SourcesConfig:
         raise ConfigError(f"malformed YAML in {path}{at}: {problem}") from None
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
         raise ConfigError(f"{path}: expected a mapping with a 'sources' list")
+    problem = schema.validate(data)
+    if problem is not None:
+        raise ConfigError(f"{path}: {problem}")
     sources: list[Source] = []
     seen: set[str] = set()
     for index, raw in enumerate(data["sources"]):
@@ -363,4 +393,21 @@ def load_config(path: Path) -> SourcesConfig:
                 entities=entities,
             )
         )
-    return SourcesConfig(path=path, sources=tuple(sources))
+    config = SourcesConfig(path=path, sources=tuple(sources))
+    register_secrets(config, data)
+    return config
+
+
+def register_secrets(config: SourcesConfig, data: dict[str, Any]) -> None:
+    """Hand every secret the file references to :mod:`ingestion.redact`."""
+    names: set[str | None] = set()
+    for entity in (e for s in config.sources for e in s.entities):
+        if entity.postgres is not None:
+            names.add(entity.postgres.dsn_env)
+        if entity.rest is not None:
+            names.add(entity.rest.auth_env)
+    for raw in data.get("sources") or []:
+        for item in [raw, *(raw.get("entities") or [])]:
+            if isinstance(item, dict) and isinstance(item.get("base_url_env"), str):
+                names.add(item["base_url_env"])
+    redact.register_env(names)

@@ -39,6 +39,7 @@ from typing import Protocol
 import duckdb
 
 from ingestion import drift as drift_mod
+from ingestion import redact
 from ingestion.config import IDENTIFIER, Entity, SourcesConfig
 from ingestion.drift import DriftEvent
 from ingestion.errors import IngestionError, SourceFileError, WarehouseError
@@ -119,6 +120,7 @@ class EntityResult:
     drift: list[DriftEvent] = field(default_factory=list)
     high_water_mark: str | None = None
     warnings: list[str] = field(default_factory=list)
+    removed_files: list[str] = field(default_factory=list)  # replace: no longer matched
 
     @property
     def table(self) -> str:
@@ -278,6 +280,7 @@ def _file_parts(
             )
         elif entity.format == "json_pages":
             assert entity.record_path is not None
+            _check_record_path(con, entity, plist)
             struct = (
                 "STRUCT(" + ", ".join(f"{quote(c)} {t}" for c, t in entity.columns.items()) + ")[]"
             )
@@ -306,19 +309,38 @@ def _file_parts(
     return parts
 
 
+def _check_record_path(con: duckdb.DuckDBPyConnection, entity: Entity, plist: str) -> None:
+    """A page without an array at ``record_path`` would load no record: an error, not 0 rows."""
+    assert entity.record_path is not None
+    rp = entity.record_path
+    try:
+        row = con.execute(
+            f"select filename from read_json({plist}, format = 'auto', filename = true, "
+            f"columns = {{{_literal(rp)}: 'JSON'}}) "
+            f"where json_type({quote(rp)}) is distinct from 'ARRAY' limit 1"
+        ).fetchone()
+    except duckdb.Error:
+        return  # unreadable pages: the load itself reports them with the reader's error
+    if row is not None:
+        raise SourceFileError(
+            f"{entity.qualified}: {Path(row[0]).name} has no record array at "
+            f"record_path {rp!r}; fix record_path or the page (nothing was loaded)"
+        )
+
+
 def _ndjson_new_keys(con: duckdb.DuckDBPyConnection, entity: Entity, plist: str) -> dict[str, str]:
     """Keys of the records that the config does not declare, with detected types.
 
     The declared columns keep their pinned types; an undeclared key becomes a
     column too (schema drift: added as nullable, or a failure when frozen)
-    instead of being dropped silently. Detection uses DuckDB's JSON sampling
-    (the first 20,480 records of each file), so a key that first appears
-    later in a large file is not seen.
+    instead of being dropped silently. Detection reads every record
+    (``sample_size = -1``): with DuckDB's default sample (the first 20,480
+    records of each file) a key first appearing later would be dropped.
     """
     try:
         rows = con.execute(
             f"describe select * from read_json({plist}, format = 'newline_delimited', "
-            "union_by_name = true)"
+            "union_by_name = true, sample_size = -1)"
         ).fetchall()
     except duckdb.Error:
         return {}  # e.g. only empty files; the typed read reports real errors
@@ -521,6 +543,8 @@ def _load_parts(
         )
         for p in extracted.parts
     ]
+    # After the ALTERs of drift: DuckDB cannot commit an ALTER that follows a DELETE.
+    _forget_reloaded(con, entity, table, [f for p in extracted.parts for f in p.files], existed)
     merge = entity.load == "merge"
     dest = table
     if merge:
@@ -590,7 +614,8 @@ def _load_parts(
             )
         for f in files:
             con.execute(
-                f"insert into {FILES} values (?, ?, ?, ?, ?, ?, ?)",
+                f"insert into {FILES} (source, entity, path, sha256, rows_loaded, batch_id, "
+                "loaded_at, config_fp) values (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     entity.source,
                     entity.name,
@@ -599,6 +624,7 @@ def _load_parts(
                     per_file.get(f.relative, 0),
                     result.batch_id,
                     started,
+                    entity.fingerprint,
                 ],
             )
             result.files.append(f.relative)
@@ -791,7 +817,8 @@ def _record_batch(con: duckdb.DuckDBPyConnection, result: EntityResult, started:
     con.execute(
         f"insert into {BATCHES} (batch_id, source, entity, load_mode, status, files, "
         "skipped_files, rows_loaded, started_at, finished_at, error, rows_quarantined, "
-        "drift_events, high_water_mark) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "drift_events, high_water_mark, removed_files) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             result.batch_id,
             result.source,
@@ -803,20 +830,60 @@ def _record_batch(con: duckdb.DuckDBPyConnection, result: EntityResult, started:
             result.rows,
             started,
             datetime.now(UTC),
-            result.error,
+            redact.redact(result.error) if result.error else None,
             result.quarantined,
             len(result.drift),
             result.high_water_mark,
+            result.removed_files or None,
         ],
     )
 
 
-def _already_loaded(con: duckdb.DuckDBPyConnection, entity: Entity) -> set[tuple[str, str]]:
+def _already_loaded(
+    con: duckdb.DuckDBPyConnection, entity: Entity, *, any_config: bool = False
+) -> set[tuple[str, str]]:
+    """(path, sha256) of the files loaded under this entity's current config.
+
+    The skip key includes the config's fingerprint: after ``record_path``,
+    ``columns`` or the load mode are fixed, the files loaded before are loaded
+    again. Rows recorded before fingerprints existed (NULL) count as current.
+    ``any_config``: whatever config they were loaded with.
+    """
     rows = con.execute(
-        f"select path, sha256 from {FILES} where source = ? and entity = ?",
-        [entity.source, entity.name],
+        f"select path, sha256 from {FILES} where source = ? and entity = ? "
+        "and (? or config_fp is null or config_fp = ?)",
+        [entity.source, entity.name, any_config, entity.fingerprint],
     ).fetchall()
     return {(r[0], r[1]) for r in rows}
+
+
+def _forget_reloaded(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    table: str,
+    files: list[LandingFile],
+    existed: bool,
+) -> None:
+    """A file loaded again (same path and content, another config) replaces its rows."""
+    if not files or entity.load == "replace":
+        return  # replace rewrites the whole table anyway
+    pairs = [[f.relative, f.sha256] for f in files]
+    again = [
+        r[0]
+        for r in con.execute(
+            f"select distinct path from {FILES} where source = ? and entity = ? and "
+            "[path, sha256] in (select unnest(?::varchar[][]))",
+            [entity.source, entity.name, pairs],
+        ).fetchall()
+    ]
+    if not again:
+        return
+    if existed and entity.load == "append":
+        con.execute(f"delete from {table} where _source_file in (select unnest(?))", [again])
+    con.execute(
+        f"delete from {FILES} where source = ? and entity = ? and path in (select unnest(?))",
+        [entity.source, entity.name, again],
+    )
 
 
 def _new_batch_id(entity: Entity, started: datetime) -> str:
@@ -954,8 +1021,13 @@ def _ingest_entity(
     if ent.kind == "files":
         seen = _already_loaded(con, ent) if meta and not full_refresh else set()
         new = [f for f in files if (f.relative, f.sha256) not in seen]
-        if ent.load == "replace" and new:
-            new = files  # the table mirrors every matched file
+        if ent.load == "replace":
+            # The table mirrors the matched files: any change (a new, changed or
+            # deleted file) reloads them all, and a deleted file's rows go.
+            before = _already_loaded(con, ent, any_config=True) if meta else set()
+            matched = {(f.relative, f.sha256) for f in files}
+            new = files if (new or matched != seen) else []
+            result.removed_files = sorted({p for p, _ in before} - {p for p, _ in matched})
         result.skipped_files = len(files) - len(new)
     elif meta and not full_refresh and ent.load != "replace":
         since = high_water_mark(con, ent.source, ent.name)

@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from ingestion import redact
 from ingestion.config import Entity
 from ingestion.errors import SourceFileError
 
@@ -62,6 +63,7 @@ def dsn(entity: Entity) -> str:
             f"{entity.qualified}: environment variable {entity.postgres.dsn_env} "
             "(PostgreSQL connection string) is not set"
         )
+    redact.register(value)
     return value
 
 

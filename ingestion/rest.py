@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from ingestion import redact
 from ingestion.config import Entity, RestConfig
 from ingestion.errors import SourceFileError
 
@@ -45,6 +46,7 @@ def _headers(rest: RestConfig, where: str) -> dict[str, str]:
     secret = os.environ.get(rest.auth_env or "")
     if not secret:
         raise SourceFileError(f"{where}: environment variable {rest.auth_env} (auth) is not set")
+    redact.register(secret)
     if rest.auth_type == "bearer":
         return {"Accept": "application/json", "Authorization": f"Bearer {secret}"}
     return {"Accept": "application/json", rest.auth_header: secret}

@@ -47,6 +47,8 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
     # Columns added by issue 3; the original ones above stay as they were.
     for column in ("rows_quarantined bigint", "drift_events integer", "high_water_mark varchar"):
         con.execute(f"alter table {BATCHES} add column if not exists {column}")
+    # Issue 13: files a `replace` load dropped because they no longer match.
+    con.execute(f"alter table {BATCHES} add column if not exists removed_files varchar[]")
     con.execute(
         f"""
         create table if not exists {FILES} (
@@ -60,6 +62,9 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    # Issue 13: the fingerprint of the entity's config the file was loaded with; a
+    # file loaded under another config is loaded again (NULL: before fingerprints).
+    con.execute(f"alter table {FILES} add column if not exists config_fp varchar")
     con.execute(
         f"""
         create table if not exists {MARKS} (

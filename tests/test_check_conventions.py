@@ -1,9 +1,10 @@
 """`dataops check` convention presets on a project in dbt Labs' style (not ours).
 
-The fixture (tests/fixtures/labs_shop) is parsed by dbt once; a tiny package in
-dbt_packages/ adds a model of another package. Expectations come from the
-fixture's files: which model names break our strict convention is computed
-from the .sql file names, not from what the command printed before.
+The fixture (tests/fixtures/labs_style, written for issue 10 by another hand)
+is parsed by dbt once; a tiny package in dbt_packages/ adds a model of another
+package. Expectations come from the fixture's files (which model names break
+our strict convention is computed from the .sql file names) and from the
+`none` preset (presets differ in naming only), not from earlier output.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from tooling.check import PRESETS, parse_check_config, run_checks
 from tooling.check.conventions import suggest
 from tooling.errors import UsageError
 
-FIXTURE = Path(__file__).parent / "fixtures" / "labs_shop"
+FIXTURE = Path(__file__).parent / "fixtures" / "labs_style"
 PACKAGE_MODEL = "model.tiny_pkg.helper_rows"
+# The fixture's profile reads its DuckDB path from this variable (no default).
+ENV = {"LABS_SHOP_DB": str(Path(__file__).parent / "never-written.duckdb")}
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +39,17 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     (package / "models" / "helper_rows.sql").write_text("select 1 as helper_id\n")
     result = run_cli(
-        "check", "--parse", "--project-dir", ".", "-f", "json", cwd=root,
-        env={"LABS_SHOP_WAREHOUSE": str(root / "wh.duckdb")},
-    )  # fmt: skip
+        "check",
+        "--parse",
+        "--project-dir",
+        ".",
+        "--vars",
+        "{load_source_data: true}",
+        "-f",
+        "json",
+        cwd=root,
+        env=ENV,
+    )
     assert (root / "target" / "manifest.json").is_file(), result.stderr[-2000:]
     return root
 
@@ -49,7 +60,7 @@ def check_cli(project: Path, pyproject: str | None, *args: str) -> dict:
     config.unlink(missing_ok=True)
     if pyproject is not None:
         config.write_text(pyproject, encoding="utf-8")
-    result = run_cli("check", "--project-dir", ".", "-f", "json", *args, cwd=project)
+    result = run_cli("check", "--project-dir", ".", "-f", "json", *args, cwd=project, env=ENV)
     config.unlink(missing_ok=True)
     assert result.returncode in (0, 1), result.stderr
     return json.loads(result.stdout)
@@ -90,7 +101,7 @@ def test_our_convention_flags_every_name_outside_it(project: Path) -> None:
         for name, folder in own_models().items()
         if not re.fullmatch(strict[folder], name)
     }
-    assert len(expected) == 5  # both stg_<entity>, three entity-named marts
+    assert len(expected) == 6  # three stg_<entity>, three entity-named marts
     assert naming_nodes(data) == expected
     assert data["convention"] == "dataops"
 
@@ -98,15 +109,11 @@ def test_our_convention_flags_every_name_outside_it(project: Path) -> None:
 def test_dbt_labs_preset_has_no_naming_finding(project: Path) -> None:
     data = check(project, '[tool.dataops.check]\nconvention = "dbt-labs"\n')
     assert naming_nodes(data) == set()
-    # the other rules still run: the intermediate model has no description and no key test
-    assert {(f["rule"], f["node"]) for f in data["findings"] if f["severity"] == "error"} == {
-        ("model-description", "model.labs_shop.int_orders_per_customer"),
-        ("primary-key-test", "model.labs_shop.int_orders_per_customer"),
-        ("mart-contract", "model.labs_shop.customers"),
-        ("mart-contract", "model.labs_shop.orders"),
-        ("mart-contract", "model.labs_shop.metricflow_time_spine"),
-        *(("model-owner", f"model.labs_shop.{n}") for n in own_models()),
-    }
+    # presets differ in naming only: every other rule finds what it finds under `none`
+    without = check(project, '[tool.dataops.check]\nconvention = "none"\n')
+    assert without["findings"] and data["findings"] == without["findings"]
+    strict = check(project, '[tool.dataops.check]\nconvention = "dataops"\n')
+    assert [f for f in strict["findings"] if f["rule"] != "naming"] == without["findings"]
 
 
 def test_without_tool_dataops_opt_in_rules_warn(project: Path) -> None:
@@ -120,7 +127,7 @@ def test_without_tool_dataops_opt_in_rules_warn(project: Path) -> None:
 
 def test_suggested_config_pasted_in_gives_no_naming_finding(project: Path) -> None:
     (project / "pyproject.toml").unlink(missing_ok=True)
-    result = run_cli("check", "--project-dir", ".", "--suggest-config", cwd=project)
+    result = run_cli("check", "--project-dir", ".", "--suggest-config", cwd=project, env=ENV)
     assert result.returncode == 0, result.stderr
     block = result.stdout
     assert block.startswith("[tool.dataops.check]\n")
@@ -154,7 +161,7 @@ def test_package_models_are_checked_only_when_asked(project: Path) -> None:
 
 def test_unknown_preset_is_one_line_exit_2(project: Path) -> None:
     (project / "pyproject.toml").write_text('[tool.dataops.check]\nconvention = "gitlab"\n')
-    result = run_cli("check", "--project-dir", ".", cwd=project)
+    result = run_cli("check", "--project-dir", ".", cwd=project, env=ENV)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: unknown convention 'gitlab' in [tool.dataops.check]; presets: " + ", ".join(PRESETS)
@@ -200,3 +207,36 @@ def test_suggest_keeps_a_strict_project_strict() -> None:
     }
     report = run_checks(clean, None, {"convention": "dataops"})
     assert not [f for f in report.findings if f.rule == "naming"]
+
+
+def test_suggest_on_marts_outside_layer_folders() -> None:
+    """dbt Labs' small DuckDB demo keeps its marts directly under models/."""
+
+    def model(*fqn: str) -> dict:
+        name = fqn[-1]
+        return {
+            "unique_id": f"model.demo.{name}",
+            "resource_type": "model",
+            "package_name": "demo",
+            "name": name,
+            "fqn": ["demo", *fqn],
+            "depends_on": {"nodes": []},
+        }
+
+    models = [
+        model("customers"),
+        model("orders"),
+        model("staging", "stg_customers"),
+        model("staging", "stg_orders"),
+        model("mart", "finance", "revenue_by_day"),
+    ]
+    manifest = {"metadata": {"project_name": "demo"}, "nodes": {m["unique_id"]: m for m in models}}
+    suggestion = suggest(models)
+    assert suggestion.convention.require_layer is False
+    assert suggestion.convention.folders["marts"] == ["mart"]
+    assert suggestion.convention.naming["staging"] == ["stg_*"]
+    assert suggestion.convention.name == "dbt-labs"
+    pasted = tomllib.loads(suggestion.text)["tool"]["dataops"]["check"]
+    assert not [f for f in run_checks(manifest, None, pasted).findings if f.rule == "naming"]
+    strict = run_checks(manifest, None, {"convention": "dataops"}).findings
+    assert {f.node for f in strict if f.rule == "naming"} == {m["unique_id"] for m in models}

@@ -212,3 +212,55 @@ def test_report_filters_lint_and_check_to_the_change(files: tuple[Path, Path]) -
     assert "LT01" in text and "LT02" not in text
     assert "```mermaid" in text and "p_fct_orders --> model_p_report" in text
     assert text.count("<details>") == text.count("</details>")
+
+
+def test_report_names_skipped_nodes_and_what_would_break() -> None:
+    """The run part of the report from a run.json as `ci run` writes it."""
+    mart, stg, test = "model.p.customers", "model.p.stg_customers", "test.p.not_null_x.ab12"
+    exposure = "exposure.p.dashboard"
+    plan = Plan(
+        state_dir="ci/state",
+        full=False,
+        modified=[ModifiedNode(stg, "model", "stg_customers", None, ["SQL body"], "breaking")],
+        impacted=[stg, mart, test, exposure, "metric.p.revenue", "saved_query.p.weekly"],
+        edges=[(stg, mart)],
+    )
+    run = {
+        "built": [stg, test],
+        "failed": [test],
+        "dbt_success": False,
+        "wall_seconds": 2.0,
+        "statuses": {stg: "success", test: "error", mart: "skipped", exposure: "skipped"},
+        "skipped": {mart: [test], exposure: [test]},
+        "would_break": [
+            {"unique_id": mart, "resource_type": "mart", "status": "skipped", "because": [test]},
+            {
+                "unique_id": exposure,
+                "resource_type": "exposure",
+                "status": "skipped",
+                "because": [test],
+            },
+        ],
+    }
+    data = build_report(plan, run=run, diff=None, lint=None, check=None)
+    assert data["impacted_by_type"] == {
+        "model": 2,
+        "test": 1,
+        "metric": 1,
+        "saved_query": 1,
+        "exposure": 1,
+    }
+    assert data["run_by_type"] == {
+        "pass": {"model": 1},
+        "error": {"test": 1},
+        "skip": {"model": 1, "exposure": 1},
+    }
+    text = render_markdown(data)
+    assert "impact: 2 models, 1 data test, 1 metric, 1 saved query, 1 exposure" in text
+    assert "Run: passed 1 model; failed 1 data test; skipped 1 model, 1 exposure" in text
+    assert (
+        "**Would break:** `customers` (mart, skipped: `not_null_x` failed), "
+        "`dashboard` (exposure, skipped: `not_null_x` failed)"
+    ) in text
+    assert "| `customers` | model | `not_null_x` |" in text
+    assert text.count("<details>") == text.count("</details>")

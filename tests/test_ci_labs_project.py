@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
+from tooling.artifacts import read_run_results
 from tooling.ci.plan import TYPE_LABELS
 
 pytestmark = pytest.mark.e2e
@@ -63,15 +64,39 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "warehouse").mkdir()
     env = {"LABS_SHOP_WAREHOUSE": warehouse}
     common = ("--project-dir", ".", "--warehouse", warehouse)
-    ok(run_cli("build", "--skip-ingest", "--no-monitor", "--quiet", *common, cwd=root, env=env))
+    built = ok(
+        run_cli("build", "--skip-ingest", "--no-monitor", "--quiet", *common, cwd=root, env=env)
+    )
+    (root / "ci" / "build").mkdir(parents=True)
+    (root / "ci" / "build" / "output.txt").write_text(built.stdout)
+    shutil.copy(root / "target" / "run_results.json", root / "ci" / "build")
     ok(run_cli("state", "publish", "ci/state", *common, cwd=root, env=env))
     return root
 
 
+def test_build_summary_counts_no_op_apart_from_skip(repo: Path) -> None:
+    """dbt reports saved queries (and exposures) as NO-OP: not skipped, nothing failed."""
+    data = json.loads((repo / "ci" / "build" / "run_results.json").read_text())
+    no_op: dict[str, int] = {}
+    for r in data["results"]:
+        if r["status"] == "no-op":
+            no_op[r["unique_id"].split(".", 1)[0]] = (
+                no_op.get(r["unique_id"].split(".", 1)[0], 0) + 1
+            )
+    assert no_op.get("saved_query") == 1
+    counts = read_run_results(repo / "ci" / "build").counts()
+    for kind, n in no_op.items():
+        assert counts[kind]["no-op"] == n and counts[kind]["skip"] == 0
+    summary = (repo / "ci" / "build" / "output.txt").read_text()
+    header = next(line for line in summary.splitlines() if "resource" in line and "pass" in line)
+    assert "no-op" in header and "skip" in header
+    row = next(line for line in summary.splitlines() if "saved_query" in line).split()
+    # columns: resource pass warn error skip no-op
+    assert [c for c in row if c.isdigit()] == ["0", "0", "0", "0", "1"]
+
+
 def ci(repo: Path, out: Path, command: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return run_cli(
-        "ci", command, "--project-dir", ".", "--ci-dir", str(out), *extra, cwd=repo
-    )  # fmt: skip
+    return run_cli("ci", command, "--project-dir", ".", "--ci-dir", str(out), *extra, cwd=repo)
 
 
 def results(out: Path) -> dict[str, str]:
@@ -83,13 +108,25 @@ def test_sql_scope_decides_the_change_class(repo: Path) -> None:
     git(repo, "checkout", "-q", "main")
     git(repo, "checkout", "-q", "-B", "scope")
     # a filter, a join and a grouping change with the same columns; one added column
-    edit(repo, "models/marts/orders.sql", "from {{ ref('stg_orders') }}", (
-        "from {{ ref('stg_orders') }}\nwhere status != 'placed'"))  # fmt: skip
+    edit(
+        repo,
+        "models/marts/orders.sql",
+        "from {{ ref('stg_orders') }}",
+        ("from {{ ref('stg_orders') }}\nwhere status != 'placed'"),
+    )
     edit(repo, "models/marts/customers.sql", "left join", "inner join")
-    edit(repo, "models/intermediate/int_orders_per_customer.sql", "group by customer_id",
-         "group by all")  # fmt: skip
-    edit(repo, "models/staging/stg_orders.sql", "    amount\n",
-         "    amount,\n    amount / 100.0 as amount_units\n")  # fmt: skip
+    edit(
+        repo,
+        "models/intermediate/int_orders_per_customer.sql",
+        "group by customer_id",
+        "group by all",
+    )
+    edit(
+        repo,
+        "models/staging/stg_orders.sql",
+        "    amount\n",
+        "    amount,\n    amount / 100.0 as amount_units\n",
+    )
     commit(repo, "scope changes")
     out = repo / "ci" / "out-scope"
     run = ci(repo, out, "run", "--state", "ci/state")
@@ -148,6 +185,9 @@ def test_a_skipped_mart_and_exposure_are_named_with_the_failed_test(repo: Path) 
     assert set(broken) >= {f"{P}customers", "exposure.labs_shop.customer_dashboard"}
     assert broken[f"{P}customers"]["resource_type"] == "mart"
     assert report["status"] == "failed"
+    # no contract, no diff: the outer SELECT's column list of the compiled SQL says it
+    [stg] = report["modified"]
+    assert (stg["change_class"], stg["columns_removed"]) == ("breaking", ["first_name"])
     markdown = ok(ci(repo, out, "report")).stdout
     verdict = next(line for line in markdown.splitlines() if line.startswith("**Would break:**"))
     assert "`customers` (mart, skipped: `not_null_stg_customers_first_name" in verdict

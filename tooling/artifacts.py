@@ -22,9 +22,62 @@ def read_json(path: Path, *, what: str, hint: str) -> dict[str, Any]:
         ) from None
     except OSError as exc:
         raise DataOpsError(f"cannot read {what} at {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise DataOpsError(
+            f"{what} at {path} is not UTF-8 (byte 0x{exc.object[exc.start]:02x} "
+            f"at offset {exc.start})"
+        ) from None
     if not isinstance(data, dict):
         raise DataOpsError(f"{what} at {path} is not a JSON object")
+    check_shape(data, what=what, path=path)
     return data
+
+
+# The top-level members each artifact must have the type of, when present. A dbt
+# artifact of another shape (hand-edited, truncated, another tool's file) is then
+# one line naming the member instead of an exception deep inside a command.
+SHAPES: dict[str, dict[str, type]] = {
+    "manifest.json": {
+        "nodes": dict,
+        "sources": dict,
+        "macros": dict,
+        "exposures": dict,
+        "metrics": dict,
+        "semantic_models": dict,
+        "parent_map": dict,
+        "child_map": dict,
+        "metadata": dict,
+    },
+    "catalog.json": {"nodes": dict, "sources": dict, "metadata": dict},
+    "run_results.json": {"results": list, "metadata": dict},
+    "sources.json": {"results": list},
+    "CI plan": {"modified": list, "impacted": list, "deleted": list, "edges": list},
+    "lint JSON": {"violations": list},
+    "check JSON": {"findings": list},
+}
+
+
+def check_shape(data: dict[str, Any], *, what: str, path: Path) -> None:
+    """Raise one line when a member of a known artifact has the wrong JSON type."""
+    kind = what.removeprefix("production ").removeprefix("CI ")
+    shape = SHAPES.get(what) or SHAPES.get(kind) or {}
+    names = {dict: "an object", list: "an array"}
+    for key, expected in shape.items():
+        if key in data and not isinstance(data[key], expected):
+            raise DataOpsError(
+                f"{what} at {path}: '{key}' must be {names[expected]}, "
+                f"got {type(data[key]).__name__}"
+            )
+    members = [m for m in ("nodes", "sources") if isinstance(data.get(m), dict)]
+    for member in members:
+        bad = next((k for k, v in data[member].items() if not isinstance(v, dict)), None)
+        if bad is not None:
+            raise DataOpsError(f"{what} at {path}: {member}[{bad!r}] is not an object")
+    for member in ("results", "violations", "findings", "modified"):
+        if isinstance(data.get(member), list) and any(
+            not isinstance(r, dict) for r in data[member]
+        ):
+            raise DataOpsError(f"{what} at {path}: '{member}' must hold objects")
 
 
 def load_optional(path: Path, what: str) -> dict[str, Any] | None:

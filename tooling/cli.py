@@ -10,12 +10,16 @@ import atexit
 import contextlib
 import os
 import sys
+import tempfile
 import traceback
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ingestion.errors import IngestionError
+from ingestion.redact import redact
 from tooling.commands import build as build_cmd
 from tooling.commands import check as check_cmd
 from tooling.commands import ci as ci_cmd
@@ -131,21 +135,74 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: one line per user error, tracebacks only with -v.
 
     Typer (standalone mode) prints usage errors itself and exits 2; the
-    toolkit's own errors propagate out of it and are printed here.
+    toolkit's own errors propagate out of it and are printed here. Anything
+    else is a bug of ours: one line naming a file with the traceback, exit 70.
     """
     try:
         app(args=argv, prog_name="dataops")
     except (DataOpsError, IngestionError) as exc:
-        if STATE.verbose:
-            traceback.print_exc()
-        if LOG.json:
-            LOG.emit("error", level="error", message=str(exc))
-        else:
-            err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
+        _verbose_traceback()
+        _one_line(str(exc))
         sys.exit(getattr(exc, "exit_code", 1))
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+    except OSError as exc:
+        if not exc.filename:
+            _internal_error(exc)
+        # An unwritable --out, a full disk, a missing folder: the user's to fix.
+        _verbose_traceback()
+        culprit = exc.filename if not exc.filename2 else f"{exc.filename} -> {exc.filename2}"
+        _one_line(f"cannot access {culprit}: {exc.strerror or exc}")
+        sys.exit(1)
+    except Exception as exc:  # the last guard: never a bare traceback
+        _internal_error(exc)
+
+
+def _verbose_traceback() -> None:
+    if STATE.verbose:
+        sys.stderr.write(redact(traceback.format_exc()))
+
+
+def _one_line(message: str, **fields: str) -> None:
+    if LOG.json:
+        LOG.emit("error", level="error", message=message, **fields)
+    else:
+        err_console.print(f"error: {message}", markup=False, soft_wrap=True)
+
+
+def _internal_error(exc: BaseException) -> None:
+    log = write_crash_log()
+    _verbose_traceback()
+    first = (f"{exc}".splitlines() or [""])[0]
+    _one_line(
+        f"internal error ({type(exc).__name__}): {first}; traceback in {log}",
+        traceback_file=str(log),
+    )
+    sys.exit(INTERNAL_ERROR)
+
+
+INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h)
+
+
+def write_crash_log() -> Path | str:
+    """Write the current exception's traceback (redacted) to a file; return its path.
+
+    ``$DATAOPS_CRASH_DIR`` or the user cache folder; the system temp folder if
+    that cannot be written.
+    """
+    text = redact("".join(traceback.format_exc()))
+    name = f"dataops-crash-{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.getpid()}.log"
+    folders = [Path(d) for d in (os.environ.get("DATAOPS_CRASH_DIR"),) if d]
+    folders += [Path.home() / ".cache" / "dataops", Path(tempfile.gettempdir())]
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text, encoding="utf-8")
+        except OSError:
+            continue
+        return folder / name
+    return "<no writable folder for the traceback>"
 
 
 def entry() -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -12,8 +16,51 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+from ingestion.redact import redact
+
+
+class RedactingStream:
+    """What the consoles write to: the current sys.stdout/stderr, every write redacted.
+
+    Resolved at each write (tests and ``--log-format json`` swap the streams), so
+    no secret reaches a terminal or a log file whatever printed it.
+    """
+
+    def __init__(self, target: Callable[[], TextIO]) -> None:
+        self._target = target
+
+    def write(self, text: str) -> int:
+        self._target().write(redact(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._target().flush()
+
+    def isatty(self) -> bool:
+        return self._target().isatty()
+
+    def fileno(self) -> int:
+        return self._target().fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._target(), "encoding", "utf-8")
+
+
+class RedactingConsole(Console):
+    """A console that redacts strings before rendering too (wrapping could split a secret)."""
+
+    def print(self, *objects: object, **kwargs: object) -> None:  # type: ignore[override]
+        cleaned = [redact(o) if isinstance(o, str) else o for o in objects]
+        super().print(*cleaned, **kwargs)  # type: ignore[arg-type]
+
+
+console = RedactingConsole(highlight=False, file=RedactingStream(lambda: sys.stdout))  # type: ignore[arg-type]
+err_console = RedactingConsole(
+    stderr=True,
+    highlight=False,
+    file=RedactingStream(lambda: sys.stderr),  # type: ignore[arg-type]
+)
 
 
 class BarProgress:

@@ -15,6 +15,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from ingestion.redact import redact_value
 from tooling.console import console, err_console
 
 
@@ -70,7 +71,12 @@ class EventLog:
 
 
 def _write(stream: TextIO, level: str, event: str, fields: dict[str, Any]) -> None:
-    record = {"ts": datetime.now(UTC).isoformat(), "level": level, "event": event, **fields}
+    record = {
+        "ts": datetime.now(UTC).isoformat(),
+        "level": level,
+        "event": event,
+        **redact_value(fields),
+    }
     stream.write(json.dumps(record, default=str) + "\n")
     stream.flush()
 

@@ -236,11 +236,9 @@ def resolve_profile(
             f"no profiles.yml in {folder} (looked in --profiles-dir, DBT_PROFILES_DIR, "
             "the current folder, the project folder and ~/.dbt)"
         )
-    try:
-        project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataOpsError(f"cannot read {project_dir / 'dbt_project.yml'}: {exc}") from None
-    raw_name = project.get("profile") if isinstance(project, dict) else None
+    from tooling.manifest import read_project_file
+
+    raw_name = read_project_file(project_dir).get("profile")
     if not raw_name:
         raise UsageError(f"{project_dir / 'dbt_project.yml'} has no `profile:`")
     # dbt's renderer (env_var, var, as_number ...), imported late: dbt.config is slow to load.

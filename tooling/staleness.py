@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tooling.errors import DataOpsError
+from tooling.manifest import read_project_file
 
 # The project keys naming folders of files dbt parses, with dbt's defaults.
 PATH_KEYS = {
@@ -53,13 +52,7 @@ def _files(folder: Path, suffixes: set[str]) -> Iterator[Path]:
 
 def project_paths(project_dir: Path) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """(dbt_project.yml as a dict, its parsed folders per key, dbt's defaults filled in)."""
-    path = project_dir / "dbt_project.yml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataOpsError(f"cannot read {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise DataOpsError(f"{path} is not a YAML mapping")
+    data = read_project_file(project_dir)
     folders = {}
     for key, default in PATH_KEYS.items():
         value = data.get(key, default)
@@ -159,6 +152,9 @@ def refresh_if_stale(
     try:
         parse_manifest(settings, extra=extra)
     except DataOpsError as exc:
+        if not (target_dir / "manifest.json").is_file():
+            # nothing to be stale: the caller's "manifest.json not found" says it all
+            return Refresh(stale=reason)
         return Refresh(
             stale=reason,
             note=f"warning: the manifest is stale ({reason}) and was not re-parsed: {exc}",

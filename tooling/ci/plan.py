@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tooling.manifest import ManifestGraph, resource_type
+from tooling.manifest import ManifestGraph, resource_type, walk
 
 BUILDABLE = {"model", "seed", "snapshot"}
 TESTS = {"test", "unit_test"}
@@ -117,15 +117,12 @@ def _node(manifest: dict[str, Any], uid: str) -> dict[str, Any] | None:
 
 
 def _macro_closure(manifest: dict[str, Any], macros: list[str]) -> set[str]:
-    seen: set[str] = set()
-    todo = list(macros)
-    while todo:
-        uid = todo.pop()
-        if uid in seen:
-            continue
-        seen.add(uid)
-        todo.extend(manifest.get("macros", {}).get(uid, {}).get("depends_on", {}).get("macros", []))
-    return seen
+    """The macros given and every macro they call, transitively."""
+    calls = {
+        uid: (macro.get("depends_on") or {}).get("macros") or []
+        for uid, macro in (manifest.get("macros") or {}).items()
+    }
+    return set(walk(calls, macros))
 
 
 def _differing_keys(new: dict[str, Any], old: dict[str, Any], ignore: set[str]) -> list[str]:
@@ -338,4 +335,10 @@ def classify_sql(plan: Plan, *, new: dict[str, Any], old: dict[str, Any]) -> Non
             change.values,
             change.error,
         )
-        item.change_class = combined_class(item.change_class or "unknown", change.rows)
+        columns = item.change_class or "unknown"
+        if columns == "unknown" and change.old_columns is not None and change.new_columns:
+            # No contract or catalog: the outer SELECT's column list says it.
+            old_cols = dict.fromkeys(change.old_columns)
+            new_cols = dict.fromkeys(change.new_columns)
+            columns, item.columns_added, item.columns_removed, _ = classify(old_cols, new_cols)
+        item.change_class = combined_class(columns, change.rows)

@@ -152,6 +152,10 @@ def mermaid(plan: Plan) -> str:
 
 
 def _name(uid: str) -> str:
+    """The short name of a node: data tests without dbt's hash suffix."""
+    parts = uid.split(".")
+    if parts[0] == "test" and len(parts) == 4:
+        return parts[2]
     return uid.split(".", 2)[-1]
 
 
@@ -171,6 +175,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     if report["full"]:
         out.append("")
         out.append("Full build (no production state).")
+        out += _render_run(report)
     else:
         built = len(run.get("built", [])) if run else 0
         line = f"{len(modified)} modified; impact: {describe_counts(report['impacted_by_type'])}"

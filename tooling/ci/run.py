@@ -26,6 +26,7 @@ import yaml
 from tooling import state as state_mod
 from tooling.artifacts import read_json, read_run_results
 from tooling.ci import diff as diff_mod
+from tooling.ci import isolation
 from tooling.ci import report as report_mod
 from tooling.ci.diff import DiffResult
 from tooling.ci.plan import Plan, build_plan, classify_sql, update_classes
@@ -69,6 +70,14 @@ class CiPaths:
     @property
     def dbt_state(self) -> Path:
         return self.root / "state"
+
+    @property
+    def production(self) -> Path:
+        """The private copy of the production warehouse the CI connection attaches."""
+        return self.root / "production"
+
+    def production_copy(self, warehouse: Path) -> Path:
+        return self.production / warehouse.name
 
 
 def default_ci_dir(settings: Settings) -> Path:
@@ -130,10 +139,27 @@ def ci_profile(
     # The unrendered output: env_var() calls stay calls, so no secret is written.
     profiles = _read_yaml(resolved.profiles_dir / "profiles.yml")
     output = profiles[profile_name]["outputs"][target]
-    ci_output = {k: v for k, v in output.items() if k not in {"path", "database", "attach"}}
+    skip = {"path", "database", "attach", "settings", "plugins"}
+    ci_output = {k: v for k, v in output.items() if k not in skip}
     ci_output["path"] = str(ci_warehouse)
     ci_output["attach"] = [*(output.get("attach") or []), *attach]
+    # The user's settings are applied by the isolation plugin, before it locks them.
+    guards = isolation.guard_settings(
+        ci_warehouse=ci_warehouse,
+        read_dirs=_seed_dirs(settings.project_dir),
+        extra=output.get("settings") or {},
+    )
+    ci_output["plugins"] = [
+        *(output.get("plugins") or []),
+        {"module": isolation.MODULE, "config": guards},
+    ]
     return profile_name, {profile_name: {"target": CI_TARGET, "outputs": {CI_TARGET: ci_output}}}
+
+
+def _seed_dirs(project_dir: Path) -> list[Path]:
+    """The seed folders: dbt-duckdb's fast seed loader reads them with COPY FROM."""
+    paths = _read_yaml(project_dir / "dbt_project.yml").get("seed-paths") or ["seeds"]
+    return [project_dir / str(p) for p in paths if isinstance(p, str)]
 
 
 def ci_settings(
@@ -150,7 +176,11 @@ def ci_settings(
                 f"the CI warehouse {paths.warehouse.name} has the production catalog's name "
                 f"{alias!r}; choose another --ci-dir file name"
             )
-        attach.append({"path": str(prod.warehouse.resolve()), "alias": alias, "read_only": True})
+        # A private copy: DuckDB keeps attached files writable by path even with
+        # external access off, so the state folder's own file is never attached.
+        # (`run` makes the copy before dbt connects; parsing never opens it.)
+        copy = paths.production_copy(prod.warehouse)
+        attach.append({"path": str(copy.resolve()), "alias": alias, "read_only": True})
     name, content = ci_profile(settings, ci_warehouse=paths.warehouse, attach=attach)
     paths.profiles_dir.mkdir(parents=True, exist_ok=True)
     (paths.profiles_dir / "profiles.yml").write_text(
@@ -328,6 +358,8 @@ def run(
     save_json(paths.plan, the_plan.to_dict())
     outcome = RunOutcome(plan=the_plan)
     prepare_ci_warehouse(paths, prod)
+    if prod is not None and prod.warehouse is not None:
+        isolation.private_copy(prod.warehouse, paths.production_copy(prod.warehouse))
     (paths.target_path / "run_results.json").unlink(missing_ok=True)
     if the_plan.full:
         if (prod is None or prod.warehouse is None) and settings.sources.is_file():
@@ -436,10 +468,12 @@ def _record(ci: Settings, outcome: RunOutcome, started_at: datetime, paths: CiPa
 
 
 def load_plan(ci_dir: Path) -> Plan:
-    data = read_json(
-        CiPaths(ci_dir).plan, what="CI plan", hint="run `dataops ci run --state DIR` first"
-    )
-    return Plan.from_dict(data)
+    path = CiPaths(ci_dir).plan
+    data = read_json(path, what="CI plan", hint="run `dataops ci run --state DIR` first")
+    try:
+        return Plan.from_dict(data)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise DataOpsError(f"CI plan at {path} has an unexpected shape ({exc})") from None
 
 
 def load_run(ci_dir: Path) -> dict[str, Any] | None:

@@ -17,16 +17,21 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 
-# Clauses of a SELECT that decide which rows it returns.
+# sqlglot names the FROM and WITH arguments `from_`/`with_` (older releases: `from`/`with`).
+_FROM = "from_" if "from_" in exp.Select.arg_types else "from"
+_WITH = "with_" if "with_" in exp.Select.arg_types else "with"
+# Clauses of a SELECT that decide which rows it returns: argument -> (label, shown as).
 ROW_CLAUSES = {
-    "where": "filter",
-    "having": "filter",
-    "qualify": "filter",
-    "joins": "join",
-    "group": "grouping",
-    "distinct": "distinct",
-    "limit": "limit",
-    "from": "source relation",
+    "where": ("filter", "where"),
+    "having": ("filter", "having"),
+    "qualify": ("filter", "qualify"),
+    "joins": ("join", "joins"),
+    "laterals": ("join", "lateral"),
+    "group": ("grouping", "group"),
+    "distinct": ("distinct", "distinct"),
+    "limit": ("limit", "limit"),
+    "offset": ("limit", "offset"),
+    _FROM: ("source relation", "from"),
 }
 
 
@@ -35,6 +40,9 @@ class ScopeChange:
     rows: list[str] = field(default_factory=list)  # e.g. "filter (where) in cte orders"
     values: list[str] = field(default_factory=list)  # existing columns with new expressions
     error: str | None = None  # the SQL could not be compared
+    # The outer query's column names (None when it selects `*`: decided by the parents).
+    old_columns: list[str] | None = None
+    new_columns: list[str] | None = None
 
     @property
     def breaking_rows(self) -> bool:
@@ -76,7 +84,7 @@ def _without_projections(select: exp.Select) -> exp.Select:
     """The SELECT's row-deciding part (nested selects blanked: compared on their own)."""
     bare = select.copy()
     bare.set("expressions", [exp.Star()])
-    bare.set("with", None)
+    bare.set(_WITH, None)
     for sub in list(bare.find_all(exp.Select)):
         if sub is not bare:
             sub.replace(exp.Select(expressions=[exp.Star()]))
@@ -94,6 +102,14 @@ def _set_operations(tree: exp.Expression) -> list[str]:
     ]
 
 
+def _output_columns(tree: exp.Expression) -> list[str] | None:
+    """The model's column names from its outer SELECT, None with a ``*`` in it."""
+    select = tree if isinstance(tree, exp.Select) else next(tree.find_all(exp.Select), None)
+    if select is None or any(isinstance(e, exp.Star) or e.is_star for e in select.expressions):
+        return None
+    return [e.alias_or_name.lower() for e in select.expressions]
+
+
 def scope_change(old_sql: str, new_sql: str, *, dialect: str | None = "duckdb") -> ScopeChange:
     """How the rows and values of ``new_sql`` differ from ``old_sql``'s."""
     try:
@@ -102,7 +118,7 @@ def scope_change(old_sql: str, new_sql: str, *, dialect: str | None = "duckdb") 
     except sqlglot.errors.ParseError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return ScopeChange(error=f"compiled SQL not parsable by sqlglot: {first[:120]}")
-    out = ScopeChange()
+    out = ScopeChange(old_columns=_output_columns(old), new_columns=_output_columns(new))
     if _set_operations(old) != _set_operations(new):
         out.rows.append("set operation (union/intersect/except)")
     old_selects, new_selects = _selects(old), _selects(new)
@@ -127,11 +143,11 @@ def scope_change(old_sql: str, new_sql: str, *, dialect: str | None = "duckdb") 
             out.rows.append("query structure (sub-queries added or removed)")
     for name, before, after in matched:
         if _without_projections(before).sql() != _without_projections(after).sql():
-            for key, label in ROW_CLAUSES.items():
+            for key, (label, shown) in ROW_CLAUSES.items():
                 if _clause(_without_projections(before), key) != _clause(
                     _without_projections(after), key
                 ):
-                    out.rows.append(f"{label} ({key}) in {name}")
+                    out.rows.append(f"{label} ({shown}) in {name}")
             if not out.rows:
                 out.rows.append(f"query shape in {name}")
         old_cols, new_cols = _projections(before), _projections(after)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tooling.artifacts import load_manifest, load_optional
+from tooling.docs import harden
 from tooling.docs.site import SiteOutcome, build_site
 from tooling.errors import DataOpsError
 from tooling.runner import invoke
@@ -74,6 +75,10 @@ def build_docs(
     if (target / "index.html").is_file():
         dbt_dir = copy_dbt_docs(target, out / "dbt")
     site = build_site(manifest, catalog, run_results, out, levels=levels)
+    # No injected script runs: escaped inline JSON, a CSP on every page (issue 13).
+    if dbt_dir is not None:
+        harden.harden_dbt_site(dbt_dir, manifest, catalog)
+    harden.harden_tree(out, skip=out / "dbt")
     return DocsOutcome(
         out_dir=out,
         dbt_dir=dbt_dir,

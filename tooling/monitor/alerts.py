@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from ingestion.redact import redact, redact_value
+
 ICONS = {"error": ":red_circle:", "warn": ":large_yellow_circle:"}
 
 
@@ -32,9 +34,12 @@ class Delivery:
 
 
 def mask_url(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    port = f":{parts.port}" if parts.port else ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port out of range, a bad IPv6 literal: show less, never raise
+        return "<webhook>/***"
     return f"{parts.scheme}://{host}{port}/***"
 
 
@@ -113,6 +118,7 @@ def post(
     import httpx  # loaded only when an alert is actually sent (keeps CLI start-up fast)
 
     kind = str(payload.get("dataops", {}).get("kind", "alert"))
+    payload = redact_value(payload)
     error = None
     tries = 0
     for attempt in range(max(attempts, 1)):
@@ -120,9 +126,9 @@ def post(
         try:
             response = httpx.post(url, json=payload, timeout=timeout)
         except httpx.HTTPError as exc:
-            error = scrub(f"{type(exc).__name__}: {exc}", url)
+            error = redact(scrub(f"{type(exc).__name__}: {exc}", url))
         except Exception as exc:  # a monitoring problem must never fail the build
-            error = scrub(f"{type(exc).__name__}: {exc}", url)
+            error = redact(scrub(f"{type(exc).__name__}: {exc}", url))
         else:
             if response.status_code < 300:
                 return Delivery(True, tries, kind)

@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from ingestion.redact import redact
 from tooling.artifacts import read_json
 
 LOAD_BATCHES = "dataops_meta.load_batches"
@@ -140,6 +141,16 @@ def copy_load_batches(con: duckdb.DuckDBPyConnection, alias: str, run_id: str) -
         """,
         [run_id],
     )
+    # Errors written before redaction existed (or by an older toolkit) are cleaned here.
+    for batch_id, error in con.execute(
+        "select batch_id, error from load_batches where run_id = ? and error is not null",
+        [run_id],
+    ).fetchall():
+        if redact(error) != error:
+            con.execute(
+                "update load_batches set error = ? where run_id = ? and batch_id = ?",
+                [redact(error), run_id, batch_id],
+            )
     after = con.execute("select count(*) from load_batches").fetchone()
     return int(after[0]) - int(before[0]) if after and before else 0
 

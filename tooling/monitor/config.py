@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from ingestion import redact
 from tooling.errors import UsageError
 from tooling.settings import Settings
 
@@ -95,6 +96,7 @@ def load(
             ) from None
     config = replace(config, **overrides)
     hook = webhook or os.environ.get("DATAOPS_ALERT_WEBHOOK") or raw.get("webhook") or None
+    redact.register(hook)  # Slack's webhook carries its token in the path
     env_enabled = os.environ.get("DATAOPS_MONITOR")
     return replace(
         config,

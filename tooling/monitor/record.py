@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from ingestion.redact import redact, redact_value
 from tooling.artifacts import load_manifest
 from tooling.monitor import checks, collect
 from tooling.monitor.alerts import Delivery, IncidentNote, build_message, mask_url, post
@@ -140,19 +141,21 @@ def record_run(
             )
             con.execute(
                 "insert into alerts values (?, ?, ?, ?, ?, ?, ?, now())",
-                [
-                    outcome.run_id,
-                    outcome.alert.kind,
-                    outcome.alert.delivered,
-                    outcome.alert.attempts,
-                    len(outcome.new_incidents),
-                    len(outcome.resolved_incidents),
-                    outcome.alert.error,
-                ],
+                redact_value(
+                    [
+                        outcome.run_id,
+                        outcome.alert.kind,
+                        outcome.alert.delivered,
+                        outcome.alert.attempts,
+                        len(outcome.new_incidents),
+                        len(outcome.resolved_incidents),
+                        outcome.alert.error,
+                    ]
+                ),
             )
     except Exception as exc:  # monitoring must never fail the build
         outcome.recorded = False
-        outcome.error = f"{type(exc).__name__}: {exc}"
+        outcome.error = redact(f"{type(exc).__name__}: {exc}")
         if config.webhook:
             outcome.error = outcome.error.replace(config.webhook, mask_url(config.webhook))
     finally:
@@ -232,21 +235,23 @@ def _record_in_transaction(
 ) -> None:
     con.execute(
         "insert into runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            run_id,
-            command,
-            settings.target or run.target or "default",
-            str(settings.project_dir),
-            collect.git_commit(settings.root),
-            started_at,
-            finished_at,
-            (finished_at - started_at).total_seconds(),
-            status,
-            run.invocation_id,
-            run.dbt_version,
-            run.error,
-            orchestrator_run_id,
-        ],
+        redact_value(
+            [
+                run_id,
+                command,
+                settings.target or run.target or "default",
+                str(settings.project_dir),
+                collect.git_commit(settings.root),
+                started_at,
+                finished_at,
+                (finished_at - started_at).total_seconds(),
+                status,
+                run.invocation_id,
+                run.dbt_version,
+                run.error,
+                orchestrator_run_id,
+            ]
+        ),
     )
     if run.nodes:
         insert_rows(
@@ -361,20 +366,22 @@ def _update_incidents(
         if fp in open_by_fp:
             con.execute(
                 "update incidents set last_run = ?, detail = ? where incident_id = ?",
-                [run_id, finding.detail, open_by_fp[fp][0]],
+                [run_id, redact(finding.detail), open_by_fp[fp][0]],
             )
             continue
         con.execute(
             "insert into incidents values (?, ?, ?, ?, ?, ?, now(), ?, null, null)",
-            [
-                uuid.uuid4().hex[:12],
-                finding.check_name,
-                finding.key,
-                finding.severity,
-                finding.detail,
-                run_id,
-                run_id,
-            ],
+            redact_value(
+                [
+                    uuid.uuid4().hex[:12],
+                    finding.check_name,
+                    finding.key,
+                    finding.severity,
+                    finding.detail,
+                    run_id,
+                    run_id,
+                ]
+            ),
         )
         outcome.new_incidents.append(
             IncidentNote(finding.check_name, finding.key, finding.severity, finding.detail)

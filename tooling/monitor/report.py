@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from tooling.docs.harden import with_csp
 from tooling.errors import DataOpsError
 from tooling.monitor.store import StoreLocked, open_store
 from tooling.monitor.svg import bar_chart, line_chart
@@ -259,5 +260,5 @@ def write_report(store: Path, out: Path, *, last: int = 50) -> History:
     finally:
         con.close()
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(data), encoding="utf-8")
+    out.write_text(with_csp(render_html(data)), encoding="utf-8")
     return data

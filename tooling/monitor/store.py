@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.redact import redact_value
+
 _LOCK_HOLDER = re.compile(r"\(PID (?P<pid>\d+)\)")
 
 SCHEMA = """
@@ -208,7 +210,7 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[list[obje
         f"insert into {table} select {columns} from ("
         """select from_json(j, '["VARCHAR"]') as r """
         """from (select unnest(from_json(?, '["JSON"]')) as j))""",
-        [json.dumps(rows, default=_json_value)],
+        [json.dumps(redact_value(rows), default=_json_value)],
     )
 
 
