@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -75,40 +76,46 @@ def bare_dbt_invocation(root: Path) -> float:
 
 
 def once(python: Path, test_behavior: str) -> dict[str, float]:
-    with tempfile.TemporaryDirectory(prefix="bench-airflow-") as tmp:
-        ref = project_copy(REPO, Path(tmp) / "reference")
-        start = time.perf_counter()
-        built = run_dataops(ref, "build", "--quiet")
-        build_s = time.perf_counter() - start
-        if built.returncode != 0:
-            raise SystemExit(f"dataops build failed: {built.stderr}")
-        invocation = bare_dbt_invocation(ref)
+    tmp = tempfile.mkdtemp(prefix="bench-airflow-")
+    result = measure(python, test_behavior, tmp)  # a failure keeps tmp (Airflow's logs)
+    shutil.rmtree(tmp)
+    return result
 
-        base = Path(tmp) / "airflow"
-        root = project_copy(REPO, base / "repo")
-        flow = Airflow.for_copy(python, base, root, "--test-behavior", test_behavior)
-        start = time.perf_counter()
-        run = flow.dags_test()
-        process_s = time.perf_counter() - start
-        if run.state != "success":
-            bad = {t: r.state for t, r in run.tasks.items() if r.state != "success"}
-            raise SystemExit(f"the DAG run failed: {bad}")
-        node = dbt_node_seconds(root, run.run_id)
-        dbt_tasks = {t: r for t, r in run.tasks.items() if t.startswith("dbt.")}
-        overhead = [r.seconds - node.get(t, 0.0) for t, r in dbt_tasks.items()]
-        return {
-            "build_s": build_s,
-            "dag_s": run.seconds,
-            "process_s": process_s,
-            "tasks": len(run.tasks),
-            "dbt_tasks": len(dbt_tasks),
-            "task_median_s": statistics.median(r.seconds for r in dbt_tasks.values()),
-            "node_median_s": statistics.median(node.get(t, 0.0) for t in dbt_tasks),
-            "overhead_median_s": statistics.median(overhead),
-            "overhead_min_s": min(overhead),
-            "overhead_max_s": max(overhead),
-            "dbt_invocation_s": invocation,
-        }
+
+def measure(python: Path, test_behavior: str, tmp: str) -> dict[str, float]:
+    ref = project_copy(REPO, Path(tmp) / "reference")
+    start = time.perf_counter()
+    built = run_dataops(ref, "build", "--quiet")
+    build_s = time.perf_counter() - start
+    if built.returncode != 0:
+        raise SystemExit(f"dataops build failed: {built.stderr}")
+    invocation = bare_dbt_invocation(ref)
+
+    base = Path(tmp) / "airflow"
+    root = project_copy(REPO, base / "repo")
+    flow = Airflow.for_copy(python, base, root, "--test-behavior", test_behavior)
+    start = time.perf_counter()
+    run = flow.dags_test()
+    process_s = time.perf_counter() - start
+    if run.state != "success":
+        bad = {t: r.state for t, r in run.tasks.items() if r.state != "success"}
+        raise SystemExit(f"the DAG run failed: {bad}; logs in {flow.home}")
+    node = dbt_node_seconds(root, run.run_id)
+    dbt_tasks = {t: r for t, r in run.tasks.items() if t.startswith("dbt.")}
+    overhead = [r.seconds - node.get(t, 0.0) for t, r in dbt_tasks.items()]
+    return {
+        "build_s": build_s,
+        "dag_s": run.seconds,
+        "process_s": process_s,
+        "tasks": len(run.tasks),
+        "dbt_tasks": len(dbt_tasks),
+        "task_median_s": statistics.median(r.seconds for r in dbt_tasks.values()),
+        "node_median_s": statistics.median(node.get(t, 0.0) for t in dbt_tasks),
+        "overhead_median_s": statistics.median(overhead),
+        "overhead_min_s": min(overhead),
+        "overhead_max_s": max(overhead),
+        "dbt_invocation_s": invocation,
+    }
 
 
 def main() -> None:
