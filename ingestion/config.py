@@ -74,6 +74,30 @@ class PostgresConfig:
 
 
 @dataclass(frozen=True)
+class SubjectColumn:
+    """Where an entity holds a data subject (``subjects:`` in the sources YAML).
+
+    ``key`` is the subject key a request names (``customer_id=42``). Either the
+    entity's ``column`` holds the key itself (``via`` is None), or the entity is
+    linked to the subject through another entity: ``column`` matches the same
+    column of ``via`` (``source.entity``) in the rows of ``via`` that hold the
+    subject (payments -> orders.order_id -> orders.customer_id).
+    """
+
+    key: str
+    column: str
+    via: str | None = None
+
+    @property
+    def scope(self) -> str:
+        """What a tombstone hash is scoped to: the key, or ``via.column`` for a link."""
+        return self.key if self.via is None else f"{self.via}.{self.column}"
+
+
+ERASURE_POLICIES = ("delete", "anonymise")
+
+
+@dataclass(frozen=True)
 class Entity:
     """One landed table: raw_<source>.<name>."""
 
@@ -92,6 +116,8 @@ class Entity:
     soft_delete: str | None = None
     rest: RestConfig | None = None
     postgres: PostgresConfig | None = None
+    subjects: tuple[SubjectColumn, ...] = ()
+    erasure: str = "delete"
 
     @property
     def fingerprint(self) -> str:
@@ -240,6 +266,12 @@ def _entity(raw: Any, source: dict[str, Any], where: str) -> Entity:
     record_path = raw.get("record_path", source.get("record_path"))
     if fmt == "json_pages" or (kind == "rest_api" and record_path is not None):
         _identifier(record_path, "record_path", where)
+    subjects = _subjects(raw.get("subjects"), columns, where)
+    erasure = raw.get("erasure", source.get("erasure", "delete"))
+    if erasure not in ERASURE_POLICIES:
+        raise ConfigError(
+            f"{where}: erasure {erasure!r} is not one of {', '.join(ERASURE_POLICIES)}"
+        )
     rest = _rest(raw, source, where) if kind == "rest_api" else None
     pg = _postgres(raw, source, where, name) if kind == "postgres" else None
     location = (
@@ -265,7 +297,39 @@ def _entity(raw: Any, source: dict[str, Any], where: str) -> Entity:
         columns=columns,
         cursor=cursor,
         record_path=record_path,
+        subjects=subjects,
+        erasure=erasure,
     )
+
+
+def _subjects(raw: Any, columns: dict[str, str], where: str) -> tuple[SubjectColumn, ...]:
+    """``subjects: {customer_id: customer_id}`` or ``{customer_id: {via: erp.orders,
+    column: order_id}}``: the data subjects an entity's rows belong to."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: 'subjects' must map a subject key to a column")
+    out = []
+    for key, spec in raw.items():
+        _identifier(key, "subject key", where)
+        if isinstance(spec, str):
+            column, via = spec, None
+        elif isinstance(spec, dict) and set(spec) <= {"via", "column"} and "via" in spec:
+            column, via = spec.get("column", key), spec["via"]
+            if not isinstance(via, str) or via.count(".") != 1:
+                raise ConfigError(f"{where}: subject '{key}': via must be 'source.entity'")
+            for part in via.split("."):
+                _identifier(part, "subject via", where)
+        else:
+            raise ConfigError(
+                f"{where}: subject '{key}' must name a column, or be {{via: source.entity, "
+                "column: name}}"
+            )
+        _identifier(column, f"subject '{key}' column", where)
+        if columns and column not in columns:
+            raise ConfigError(f"{where}: subject '{key}' column '{column}' is not in 'columns'")
+        out.append(SubjectColumn(key=key, column=column, via=via))
+    return tuple(out)
 
 
 def _merged(raw: dict[str, Any], source: dict[str, Any], key: str) -> Any:
@@ -394,8 +458,34 @@ def load_config(path: Path) -> SourcesConfig:
             )
         )
     config = SourcesConfig(path=path, sources=tuple(sources))
+    _check_subject_links(config)
     register_secrets(config, data)
     return config
+
+
+def _check_subject_links(config: SourcesConfig) -> None:
+    """A link must point at a declared entity that holds the same key directly."""
+    by_name = {f"{e.source}.{e.name}": e for s in config.sources for e in s.entities}
+    for ent in by_name.values():
+        for sub in ent.subjects:
+            if sub.via is None:
+                continue
+            target = by_name.get(sub.via)
+            if target is None:
+                raise ConfigError(
+                    f"{config.path}: entity '{ent.qualified}': subject '{sub.key}' links "
+                    f"via unknown entity '{sub.via}'"
+                )
+            if not any(t.key == sub.key and t.via is None for t in target.subjects):
+                raise ConfigError(
+                    f"{config.path}: entity '{ent.qualified}': subject '{sub.key}' links via "
+                    f"'{sub.via}', which does not declare '{sub.key}' as a column of its own"
+                )
+            if target.columns and sub.column not in target.columns:
+                raise ConfigError(
+                    f"{config.path}: entity '{ent.qualified}': subject '{sub.key}' links via "
+                    f"'{sub.via}', which has no column '{sub.column}'"
+                )
 
 
 def register_secrets(config: SourcesConfig, data: dict[str, Any]) -> None:

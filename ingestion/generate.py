@@ -19,6 +19,14 @@ Everything is generated in DuckDB SQL from ``range()``; pseudo-random values com
 byte-identical files with the same DuckDB version (``hash()`` may change across DuckDB
 releases, which would change, but not break, the sample).
 
+The signal behind the ML stage's label (``dbt_project/models/marts/ml/``: does a customer
+order again within 7 days of a cutoff?): every customer has a fixed buying propensity drawn
+from its id (``PROPENSITY_WEIGHTS``: 15 % "regulars" of weight 30, 25 % "occasional" of
+weight 6, 60 % "rare" of weight 1). Each order and each non-anonymous browsing session picks
+its customer among those signed up by then with probability proportional to that weight, so
+past frequency, recency and browsing predict the next order at every scale; nothing else
+about the files changes with it (row counts and file layout are the same).
+
 The quirks (tests and the staging models rely on them):
 
 * customers: a customer is first exported in the file of the day it signed up
@@ -113,6 +121,12 @@ PRODUCTS: tuple[tuple[str, str, str, int, str], ...] = (
     ("BEV-005", "Adele-ade", "beverage", 400, "Kiwi and lime agua fresca"),
     ("BEV-006", "Brew-tiful Mind", "beverage", 550, "Nitro cold brew"),
 )
+# The signal behind the ML label (dbt_project/models/ml/): each customer has a fixed buying
+# propensity, drawn from its id. Orders and browsing sessions pick their customer among those
+# signed up by then with probability proportional to the weight, so a customer's past
+# frequency, recency and browsing predict whether it orders again. (cumulative % of
+# customers, weight): 15 % "regulars" (weight 30), 25 % "occasional" (6), 60 % "rare" (1).
+PROPENSITY_WEIGHTS: tuple[tuple[int, int], ...] = ((15, 30), (40, 6), (100, 1))
 # product_id -> new price_cents from PRICE_CHANGE_DAY on
 PRICE_CHANGES: dict[str, int] = {"JAF-001": 1200, "JAF-004": 1500, "BEV-002": 550}
 
@@ -521,10 +535,22 @@ class _Generator:
             "customers",
         )
         # Keep only what later entities need: who had signed up by when.
-        self.sql(
-            "CREATE TABLE signups AS SELECT customer_id, signed_up_s FROM customers "
-            "ORDER BY customer_id"
+        # and how often each one buys and browses (the signal behind the ML label, see
+        # PROPENSITY_WEIGHTS): cum_start/cum_end are running sums of the weights by
+        # customer_id, so a weighted pick among customers 1..k is an ASOF join on a number
+        # drawn below cum_end of customer k.
+        segments = " ".join(
+            f"WHEN rnd(customer_id, 'c_propensity') % 100 < {share} THEN {weight}"
+            for share, weight in PROPENSITY_WEIGHTS
         )
+        self.sql(f"""
+            CREATE TABLE signups AS
+            SELECT customer_id, signed_up_s, weight,
+                   sum(weight) OVER (ORDER BY customer_id) - weight AS cum_start,
+                   sum(weight) OVER (ORDER BY customer_id) AS cum_end
+            FROM (SELECT customer_id, signed_up_s, CASE {segments} END AS weight FROM customers)
+            ORDER BY customer_id
+        """)
         self.sql("DROP TABLE customer_rows")
         self.sql("DROP TABLE customers")
 
@@ -555,13 +581,16 @@ class _Generator:
                            AS ordered_s
                 FROM b
             ), c AS (
-                SELECT t.*, s.customer_id AS signed_up_by_then
-                FROM t ASOF LEFT JOIN signups s ON t.ordered_s >= s.signed_up_s
-            ), pp AS (
-                SELECT order_id, day, ordered_s,
+                SELECT t.*,
                        CASE WHEN rnd(order_id, 'o_guest') % 100 > 0
-                            THEN 1 + rnd(order_id, 'o_customer') % signed_up_by_then
-                       END AS customer_id,
+                            THEN rnd(order_id, 'o_customer') % s.cum_end
+                       END AS pick
+                FROM t ASOF LEFT JOIN signups s ON t.ordered_s >= s.signed_up_s
+            ), cp AS (
+                SELECT c.*, w.customer_id
+                FROM c ASOF LEFT JOIN signups w ON c.pick >= w.cum_start
+            ), pp AS (
+                SELECT order_id, day, ordered_s, customer_id,
                        CASE {store_case} END AS store_id,
                        CASE WHEN order_id = 1 THEN 'returned'
                             WHEN order_id = 2 THEN 'stuck'
@@ -575,7 +604,7 @@ class _Generator:
                        rnd(order_id, 'o_online') % 100 < 50 AS online,
                        1 + rnd(order_id, 'o_items') % 4 AS n_items,
                        rnd(order_id, 'o_product') % {len(PRODUCTS)} AS base_product
-                FROM c
+                FROM cp
             ), d AS (
                 SELECT *,
                        CASE WHEN path = 'shipped' THEN day + 1 END AS ship_day,
@@ -827,14 +856,11 @@ class _Generator:
                        CASE WHEN k < 2 THEN base_product END AS product_i,
                        CASE WHEN k = 3 THEN order_id END AS order_id
                 FROM funnel
-            ), browse AS (
+            ), session_picks AS (
                 SELECT s.session_no, s.start_s,
                        CASE WHEN rnd(s.session_no, 's_anonymous') % 100 >= 48
-                            THEN 1 + rnd(s.session_no, 's_customer') % u.customer_id
-                       END AS customer_id,
-                       rnd(s.session_no, 's_os') % 4 AS os_i,
-                       rnd(s.session_no, 's_browser') AS hb,
-                       unnest(range(1 + rnd(s.session_no, 's_events') % 5)) AS k
+                            THEN rnd(s.session_no, 's_customer') % u.cum_end
+                       END AS pick
                 FROM (
                     SELECT j + 1 AS session_no,
                            (j * {session_span} + rnd(j + 1, 's_time') % {session_span})
@@ -842,6 +868,12 @@ class _Generator:
                     FROM range({self.n_sessions}) t(j)
                 ) s
                 ASOF LEFT JOIN signups u ON s.start_s >= u.signed_up_s
+            ), browse AS (
+                SELECT p.session_no, p.start_s, w.customer_id,
+                       rnd(p.session_no, 's_os') % 4 AS os_i,
+                       rnd(p.session_no, 's_browser') AS hb,
+                       unnest(range(1 + rnd(p.session_no, 's_events') % 5)) AS k
+                FROM session_picks p ASOF LEFT JOIN signups w ON p.pick >= w.cum_start
             ), browse_typed AS (
                 SELECT *,
                        CASE WHEN k = 0 OR rnd(session_no * 8 + k, 'b_type') % 100 < 65

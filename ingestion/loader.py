@@ -42,6 +42,7 @@ from ingestion import drift as drift_mod
 from ingestion import redact
 from ingestion.config import IDENTIFIER, Entity, SourcesConfig
 from ingestion.drift import DriftEvent
+from ingestion.erasure import apply_tombstones
 from ingestion.errors import IngestionError, SourceFileError, WarehouseError
 from ingestion.state import (
     BATCHES,
@@ -931,6 +932,7 @@ def ingest(
                     full_refresh=full_refresh,
                     dry_run=dry_run,
                     progress=progress,
+                    config=config,
                 )
             )
     finally:
@@ -1011,6 +1013,7 @@ def _ingest_entity(
     full_refresh: bool,
     dry_run: bool,
     progress: Progress,
+    config: SourcesConfig | None = None,
 ) -> EntityResult:
     started = datetime.now(UTC)
     clock = time.perf_counter()
@@ -1055,6 +1058,7 @@ def _ingest_entity(
             progress.finish(label)
             return result
         con.execute("begin transaction")
+        root = landing_root.resolve() if ent.kind == "files" else None
         _load_parts(
             con,
             ent,
@@ -1062,9 +1066,11 @@ def _ingest_entity(
             result,
             full_refresh=full_refresh,
             started=started,
-            root=landing_root.resolve() if ent.kind == "files" else None,
+            root=root,
             since=since,
         )
+        # erased data subjects stay erased, whatever old file is loaded again
+        result.rows -= apply_tombstones(con, config, ent, result.batch_id, root)
         _record_batch(con, result, started)
         con.execute("commit")
         progress.finish(label)

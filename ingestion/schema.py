@@ -73,6 +73,15 @@ class _Shared(_Strict):
     # postgres
     dsn_env: str | None = None
     batch_rows: PositiveInt | None = None
+    # privacy
+    erasure: Literal["delete", "anonymise"] | None = Field(
+        None, description="what `dataops privacy erase` does to a subject's rows"
+    )
+
+
+class SubjectLink(_Strict):
+    via: str = Field(description="the entity (source.entity) the rows link through")
+    column: str | None = Field(None, description="the column shared with that entity")
 
 
 class EntitySpec(_Shared):
@@ -84,6 +93,9 @@ class EntitySpec(_Shared):
     columns: dict[str, str] | None = Field(None, description="column name -> DuckDB type")
     endpoint: str | None = None
     table: str | None = Field(None, description="postgres: schema.table")
+    subjects: dict[str, str | SubjectLink] | None = Field(
+        None, description="data-subject key -> the column holding it, or a link via another entity"
+    )
 
 
 class SourceSpec(_Shared):

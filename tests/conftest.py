@@ -146,13 +146,23 @@ def sources_file(landing: Path) -> Path:
     return landing.parent / "sources.yml"
 
 
+TEST_PRIVACY_KEY = "test-suite-privacy-key-not-a-secret"
+
+
 def run_cli(
     *args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600
 ) -> subprocess.CompletedProcess[str]:
     """Run the real `dataops` console script in a subprocess."""
     # Settings a previous in-process call exported must not leak into this run.
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("DATAOPS_")}
-    full_env = {**inherited, "COLUMNS": "200", **(env or {})}
+    # The secret privacy erasure and the PII-free state hash with (a CI secret in
+    # the workflows); a test that needs it unset passes DATAOPS_PRIVACY_KEY="".
+    full_env = {
+        **inherited,
+        "COLUMNS": "200",
+        "DATAOPS_PRIVACY_KEY": TEST_PRIVACY_KEY,
+        **(env or {}),
+    }
     exe = shutil.which("dataops", path=str(Path(sys.executable).parent)) or "dataops"
     return subprocess.run(
         [exe, *args],
@@ -198,3 +208,19 @@ def skip_unless(condition: bool, reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (ci/system-deps.sh should have installed it)")
     pytest.skip(reason)
+
+
+def run_dbt(
+    project: Path, env: dict[str, str], *args: str, timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run dbt (this environment's) on a generated or fixture project in its folder."""
+    exe = Path(sys.executable).parent / "dbt"
+    where = ["--project-dir", str(project), "--profiles-dir", str(project)]
+    return subprocess.run(
+        [str(exe), "--quiet", *args, *where],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

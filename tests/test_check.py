@@ -133,6 +133,21 @@ CASES: list[Case] = [
         {M("fct_orders")},
     ),
     (
+        # on a target with roles, every mart must say who reads it
+        "mart-grants",
+        lambda m: (
+            m["metadata"].update(adapter_type="postgres"),
+            m["nodes"][M("dim_customers")]["config"].update(grants={"select": ["analyst"]}),
+        ),
+        {M("fct_orders")},
+    ),
+    (
+        # on DuckDB too, once the project manages access with grants somewhere
+        "mart-grants",
+        lambda m: m["nodes"][M("fct_orders")]["config"].update(grants={"select": ["analyst"]}),
+        {M("dim_customers")},
+    ),
+    (
         "source-freshness",
         lambda m: m["sources"][S("orders")].update(freshness=None),
         {S("orders")},

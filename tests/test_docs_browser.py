@@ -228,3 +228,77 @@ def test_browse_the_lineage_site_and_dbt_docs(server: str) -> None:
             expect(page.get_by_text("stg_erp__customers").first).to_be_visible()
         finally:
             browser.close()
+
+
+def _lineage_view(lineage: dict) -> dict:
+    return {
+        uid: {
+            col.lower(): (
+                item.status,
+                item.kind,
+                sorted((r.node, r.column.lower()) for r in item.upstream),
+            )
+            for col, item in cols.items()
+        }
+        for uid, cols in lineage.items()
+    }
+
+
+def test_lineage_without_a_catalog_equals_lineage_with_one(repo: Path) -> None:
+    from tooling.lineage.columns import compute_column_lineage
+
+    target = repo / "dbt_project" / "target"
+    manifest = json.loads((target / "manifest.json").read_text())
+    catalog = json.loads((target / "catalog.json").read_text())
+    with_catalog = _lineage_view(compute_column_lineage(manifest, catalog))
+    without = _lineage_view(compute_column_lineage(manifest, None))
+    assert without == with_catalog
+    assert sum(len(cols) for cols in with_catalog.values()) > 100
+
+
+def _closure(start: tuple[str, str], edges: dict, hops: int) -> set[tuple[str, str]]:
+    seen, frontier = set(), [start]
+    for _ in range(hops):
+        frontier = [n for key in frontier for n in edges.get(key, []) if n not in seen]
+        seen.update(frontier)
+    return seen
+
+
+@pytest.mark.browser
+def test_column_graph_on_a_model_page(repo: Path, server: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    lineage = json.loads((repo / "site" / "lineage.json").read_text())
+    up: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    down: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for uid, cols in lineage.items():
+        for col, item in cols.items():
+            for ref in item["upstream"]:
+                key, ref_key = (uid, col), (ref["node"], ref["column"])
+                up.setdefault(key, []).append(ref_key)
+                down.setdefault(ref_key, []).append(key)
+    start = ("model.dataops.stg_erp__customers", "email_hash")
+    expected_up = {f"{n}.{c}" for n, c in _closure(start, up, 2)}
+    expected_down = {f"{n}.{c}" for n, c in _closure(start, down, 2)}
+    assert "source.dataops.erp.customers.email" in expected_up
+    assert "model.dataops.dim_customers.email_hash" in expected_down
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(server + "nodes/model.dataops.stg_erp__customers.html")
+            page.wait_for_function("window.columnGraph && window.columnGraph.ready")
+            page.locator("#col-email_hash .col-name code").click()
+            picked = page.evaluate("window.columnGraph.picked")
+            assert set(picked["up"]) == expected_up
+            assert set(picked["down"]) == expected_down
+            info = page.locator("#column-info").inner_text()
+            assert "derives from: erp.customers.email" in info
+            kind = lineage["model.dataops.dim_customers"]["email_hash"]["kind"]
+            assert kind in ("passthrough", "rename", "cast", "expression", "aggregate")
+            assert f"dim_customers.email_hash ({kind})" in info
+            assert errors == []
+        finally:
+            browser.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run_dbt
 
 from tooling.devtools.workspace import CHROMIUM, CHROMIUM_ARGS
 from tooling.docs.serve import make_server
@@ -30,25 +29,20 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 MODELS = 1540  # + 462 sources = 2,002 nodes
 TARGET = "int_items_0300_joined"
-# A union of five terms: depths, @, an intersection of path and parents.
+# A union of six terms: depths, @, intersections of path, parents and resource
+# type, a source with its children, an fqn wildcard.
 COMPLEX = (
     "fct_items_0002+1 2+fct_items_0003 @stg_synth__items_0007 "
-    "path:models/staging,+int_items_0500_joined source:synth.src_0011+1"
+    "path:models/staging,+int_items_0500_joined "
+    "resource_type:source,+fct_items_0004,path:models "
+    "source:synth.src_0011+1 marts.core.dim_items_000*"
 )
 GRAPH_TYPES = ("model", "source", "seed", "snapshot", "exposure")
 
 
 def dbt_ls(project: Path, env: dict[str, str], selector: str) -> set[str]:
-    dbt = Path(sys.executable).parent / "dbt"
-    result = subprocess.run(
-        [str(dbt), "--quiet", "ls", "--project-dir", str(project), "--profiles-dir", str(project)]
-        + ["-s", *selector.split(), "--output", "json", "--output-keys", "unique_id"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    output = ["--output", "json", "--output-keys", "unique_id"]
+    result = run_dbt(project, env, "ls", "-s", *selector.split(), *output)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     ids = {json.loads(line)["unique_id"] for line in result.stdout.splitlines() if line.strip()}
     # The graph page shows models, sources, seeds, snapshots, exposures and the
@@ -104,9 +98,7 @@ def overlapping_boxes(boxes: list[dict[str, float]]) -> list[tuple[str, str]]:
     active: list[dict[str, float]] = []
     for box in sorted(boxes, key=lambda b: b["x1"]):
         active = [a for a in active if a["x2"] > box["x1"]]
-        out += [
-            (a["id"], box["id"]) for a in active if a["y1"] < box["y2"] and box["y1"] < a["y2"]
-        ]
+        out += [(a["id"], box["id"]) for a in active if a["y1"] < box["y2"] and box["y1"] < a["y2"]]
         active.append(box)
     return out
 
@@ -204,7 +196,9 @@ def test_graph_page_selectors_focus_paths_and_geometry(
 
             # The path between a source and a mart: every node on some path.
             mart = next(iter(sorted(u for u in reach(clicked, children, None) if "fct_" in u)))
-            source = next(u for u in sorted(reach(clicked, parents, None)) if u.startswith("source."))
+            source = next(
+                u for u in sorted(reach(clicked, parents, None)) if u.startswith("source.")
+            )
             page.fill("#path-from", source.split(".")[-1])
             page.fill("#path-to", mart.split(".")[-1])
             page.click("#path-go")

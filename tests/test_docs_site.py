@@ -45,6 +45,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     stg["tags"] = [EVIL]
     stg["meta"] = {"owner": EVIL}
+    stg.setdefault("config", {})["grants"] = {"select": ["dataops_engineer", EVIL]}
     test = {
         "unique_id": "test.proj.not_null_stg_people_email_hash",
         "resource_type": "test",
@@ -93,6 +94,9 @@ def test_no_manifest_string_becomes_markup(site: Path) -> None:
             assert scripts == [None, "assets/vendor/cytoscape.min.js", "assets/graph.js"]
             types = [attrs.get("type") for tag, attrs in tags if tag == "script"]
             assert types[0] == "application/json"
+        elif page.parent.name == "nodes" and scripts:
+            # A column graph: its JSON data block, the library, our script.
+            assert scripts == [None, "../assets/vendor/cytoscape.min.js", "../assets/columns.js"]
         else:
             assert scripts in ([], ["assets/search.js"]), page.name
         assert not [t for t, _ in tags if t == "img"], page.name
@@ -170,3 +174,16 @@ def test_results_of_a_compile_or_docs_generate_are_no_run_status(tmp_path: Path)
         assert "never run here" in text, which
         assert "success" not in text, which
         assert "runs nothing" in text, which
+
+
+def test_model_page_says_who_can_read_it(site: Path) -> None:
+    """The grants of the node's config, escaped, on its page (issue 17: access)."""
+    import re
+
+    text = (site / "nodes" / page_name(STG)).read_text()
+    access = re.search(r'<dd id="access">(.*?)</dd>', text, re.S)
+    assert access is not None
+    assert "select: <code>dataops_engineer</code>" in access.group(1)
+    assert "&lt;script&gt;" in access.group(1) and "<script>" not in access.group(1)
+    source_page = (site / "nodes" / page_name(SRC)).read_text()
+    assert 'id="access"' not in source_page  # sources are read through their models

@@ -78,3 +78,22 @@ def test_semantic_nodes_have_pages(tmp_path: Path) -> None:
     assert {page_name(u) for u in (SEM, REVENUE, AOV, SAVED, EXPO)} <= pages
     text = (tmp_path / "nodes" / page_name(REVENUE)).read_text()
     assert f'href="{page_name(SEM)}"' in text and f'href="{page_name(AOV)}"' in text
+
+
+def test_a_manifest_from_a_newer_dbt_schema_is_refused_in_one_line(tmp_path: Path) -> None:
+    import json
+
+    from conftest import run_cli
+
+    project = tmp_path / "proj"
+    (project / "target").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: proj\nprofile: proj\n")
+    man = semantic_manifest()
+    man["metadata"]["dbt_schema_version"] = "https://schemas.getdbt.com/dbt/manifest/v13.json"
+    man["metadata"]["dbt_version"] = "1.12.0"
+    (project / "target" / "manifest.json").write_text(json.dumps(man))
+    result = run_cli("lineage", "fct_orders", "--project-dir", str(project), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: manifest.json is dbt schema v13 (dbt 1.12.0), newer than")
+    assert "Traceback" not in result.stderr

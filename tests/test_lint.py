@@ -278,3 +278,16 @@ def test_unreadable_and_missing_sql(repo: Path) -> None:
     missing = run_cli("lint", "dbt/models/nope.sql", cwd=repo)
     assert missing.returncode == 2
     assert missing.stderr.strip() == "error: no such file or folder: dbt/models/nope.sql"
+
+
+def test_templater_choice_order() -> None:
+    """--templater, else [tool.dataops.lint] templater, else dataops; anything else: exit 2."""
+    from tooling.errors import UsageError
+
+    table = {"lint": {"templater": "jinja"}}
+    assert lint_mod.choose_templater(None, {}) == "dataops"
+    assert lint_mod.choose_templater(None, table) == "jinja"
+    assert lint_mod.choose_templater("dbt", table) == "dbt"
+    with pytest.raises(UsageError, match=r"\[tool.dataops.lint\] templater: unknown templater 'x'"):
+        lint_mod.choose_templater(None, {"lint": {"templater": "x"}})
+    assert UsageError.exit_code == 2

@@ -256,7 +256,10 @@ def test_report_opens_offline_in_chromium_with_the_expected_points(
         def count(selector: str) -> int:
             return page.locator(selector).count()
 
-        assert count("section.chart") == 5
+        # five charts, and two for the ML stage's model (its first build trained it)
+        assert count("section.chart") == 7
+        assert count("#model-metrics-svg circle.point") == 3  # AUC, baseline AUC, ECE
+        assert count("#feature-drift-svg rect.bar") == 8  # one per feature
         assert count("#build-duration-svg circle.point") == runs
         assert count("#test-pass-rate-svg circle.point") == runs
         assert count("#table-rows-svg circle.point") == runs * marts

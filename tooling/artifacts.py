@@ -105,6 +105,17 @@ class NodeResult:
     failures: int | None = None
     message: str | None = None
 
+    @property
+    def reason(self) -> str:
+        """The last line of dbt's message (for a Python model, the exception it raised),
+        leaving out dbt's "> in macro ..." / "> called by ..." trail."""
+        lines = [
+            line.strip()
+            for line in (self.message or "").splitlines()
+            if line.strip() and not line.strip().startswith(">")
+        ]
+        return lines[-1] if lines else self.status
+
 
 @dataclass
 class RunSummary:
@@ -164,3 +175,15 @@ def read_run_results(target_dir: Path) -> RunSummary:
             )
         )
     return RunSummary(nodes=nodes, elapsed=float(data.get("elapsed_time") or 0.0))
+
+
+def disabled_models(target_dir: Path) -> list[str]:
+    """Names of the models the manifest lists as disabled by config (e.g. per target)."""
+    manifest = load_optional(target_dir / "manifest.json", "manifest.json") or {}
+    names = {
+        str(node.get("name"))
+        for nodes in (manifest.get("disabled") or {}).values()
+        for node in nodes
+        if node.get("resource_type") == "model"
+    }
+    return sorted(names)

@@ -1,9 +1,9 @@
 """Production state for slim CI: publish it after a main build, load and validate it.
 
 A state directory holds dbt's ``manifest.json``, ``run_results.json`` and
-``catalog.json`` of a production build, plus ``warehouse.duckdb``: a consistent
-copy of the production DuckDB file (taken after a CHECKPOINT while this process
-holds the file's write lock, so no other writer can change it mid-copy).
+``catalog.json`` of a production build, plus ``warehouse.duckdb``: a consistent,
+PII-free copy of the production DuckDB file (``tooling.privacy.state_copy``:
+PII columns replaced by keyed hashes, quarantine tables left out).
 Where the directory travels (an Actions artifact, a download) is the
 workflow's business. Never prints.
 """
@@ -31,6 +31,8 @@ class PublishedState:
     directory: Path
     files: list[Path] = field(default_factory=list)
     warehouse_sha256: str | None = None
+    hashed: dict[str, list[str]] = field(default_factory=dict)  # relation -> PII columns
+    left_out: list[str] = field(default_factory=list)  # quarantine tables not copied
 
 
 @dataclass
@@ -108,21 +110,6 @@ def missing_relations(warehouse: Path, manifest: dict[str, Any]) -> list[str]:
     return sorted(f"{s}.{n}" for s, n in expected if (s, n) not in present)
 
 
-def copy_warehouse(source: Path, dest: Path) -> None:
-    """Copy a DuckDB file consistently: checkpoint, then copy while holding its lock."""
-    import duckdb
-
-    try:
-        con = duckdb.connect(str(source))
-    except duckdb.Error as exc:
-        raise DataOpsError(f"cannot open the warehouse {source} to publish it: {exc}") from None
-    try:
-        con.execute("checkpoint")
-        shutil.copyfile(source, dest)
-    finally:
-        con.close()
-
-
 def publish(settings: Settings, dest: Path) -> PublishedState:
     """Write the production state of the last build of ``settings`` into ``dest``."""
     target = settings.target_dir
@@ -161,7 +148,13 @@ def publish(settings: Settings, dest: Path) -> PublishedState:
     for name in STATE_ARTIFACTS:
         shutil.copyfile(target / name, dest / name)
         out.files.append(dest / name)
-    copy_warehouse(warehouse, dest / STATE_WAREHOUSE)
+    # Slim CI runs a branch's own code on this copy: no PII value, no quarantined record.
+    from tooling.privacy.state_copy import pii_free_copy
+
+    manifest = read_json(target / "manifest.json", what="manifest.json", hint="")
+    catalog_data = read_json(catalog, what="catalog.json", hint="")
+    report = pii_free_copy(warehouse, dest / STATE_WAREHOUSE, manifest, catalog_data)
+    out.hashed, out.left_out = report.hashed, report.left_out
     out.files.append(dest / STATE_WAREHOUSE)
     out.warehouse_sha256 = sha256(dest / STATE_WAREHOUSE)
     return out

@@ -22,7 +22,7 @@ from tooling.errors import DataOpsError, UsageError
 
 SEVERITIES = ("error", "warn")
 # Rules a project opts into by having [tool.dataops]: without it they only warn.
-OPT_IN_RULES = ("model-owner", "mart-contract")
+OPT_IN_RULES = ("model-owner", "mart-contract", "mart-grants")
 
 __all__ = [
     "PRESETS",

@@ -293,6 +293,33 @@ def mart_contract(ctx: Context, options: Mapping[str, Any]) -> Result:
     return len(marts), out
 
 
+# Adapters without roles: dbt skips their grants (dbt-duckdb; see macros/grants.sql).
+NO_GRANTS = frozenset({"duckdb", "sqlite"})
+
+
+def mart_grants(ctx: Context, options: Mapping[str, Any]) -> Result:
+    """Marts say who may read them (``grants: {select: [...]}``) where grants apply.
+
+    Checked when the target has roles, and on any target once the project declares
+    grants somewhere (it manages access in dbt, so every mart must say).
+    """
+    adapter = str((ctx.manifest.get("metadata") or {}).get("adapter_type") or "")
+    declares = any(_config(n).get("grants") for n in ctx.models.values())
+    if adapter in NO_GRANTS and not declares:
+        return 0, []
+    marts = [n for n in ctx.models.values() if ctx.layer(n) == "marts"]
+    out = [
+        _finding(
+            "mart-grants",
+            node,
+            "mart declares no readers (grants: {select: [roles]} in its config)",
+        )
+        for node in marts
+        if not ((_config(node).get("grants") or {}).get("select"))
+    ]
+    return len(marts), out
+
+
 def _has_threshold(freshness: Any) -> bool:
     if not isinstance(freshness, Mapping):
         return False
@@ -503,6 +530,9 @@ RULES: dict[str, Rule] = {
         options=("combination_tests",),
     ),
     "mart-contract": Rule(mart_contract, "marts have enforced contracts"),
+    "mart-grants": Rule(
+        mart_grants, "marts declare their readers (grants: select) where grants apply"
+    ),
     "source-freshness": Rule(
         source_freshness,
         "sources declare freshness and loaded_at_field",

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from ingestion.errors import IngestionError
+from tooling.artifacts import disabled_models
 from tooling.build import BuildOutcome
 from tooling.build import build as run_build
 from tooling.console import BarProgress, console, err_console
@@ -206,6 +207,14 @@ def build(
         console.print(recorded.summary(), markup=False, soft_wrap=True)
     if outcome.ingest_skipped_reason:
         console.print(f"ingestion skipped: {outcome.ingest_skipped_reason}")
+    disabled = disabled_models(settings.target_dir)
+    if disabled:
+        console.print(
+            f"notice: {len(disabled)} model(s) disabled by config on this target "
+            f"({settings.target or 'default'}): {', '.join(disabled)}",
+            markup=False,
+            soft_wrap=True,
+        )
     for table in summary_tables(outcome):
         console.print(table)
     console.print(
@@ -219,5 +228,7 @@ def build(
             f"error: build failed: {len(failed)} node(s) errored or failed"
             + (f": {names}" if names else "")
         )
+        for node in failed[:5]:
+            err_console.print(f"  {node.unique_id}: {node.reason}", markup=False, soft_wrap=True)
         raise typer.Exit(1)
     console.print("[green]build passed[/green]")

@@ -80,8 +80,10 @@ def lineage(
     if refreshed.reparsed:
         manifest = load_manifest(settings.target_dir)
     # sqlglot and the site builder load only when this command runs (CLI start-up)
-    from tooling.lineage.graph import build_graph, resolve_node
+    from tooling.lineage.graph import build_graph, check_manifest_schema, resolve_node
     from tooling.lineage.report import column_report, node_lineage
+
+    check_manifest_schema(manifest)
 
     uid = resolve_node(manifest, node)
     if column is None:

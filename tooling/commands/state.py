@@ -25,10 +25,13 @@ def publish(
     profiles_dir: ProfilesDir = None,
     dbt_vars: Vars = None,
 ) -> None:
-    """Copy the last build's manifest, run results, catalog and DuckDB file into DIRECTORY.
+    """Copy the last build's manifest, run results, catalog and a PII-free warehouse into DIRECTORY.
 
     Run it after a main-branch `dataops build`; catalog.json is generated with
-    `dbt docs generate` when the build did not write a newer one.
+    `dbt docs generate` when the build did not write a newer one. The warehouse
+    copy holds no PII: PII-tagged columns (and those lineage says carry them) are
+    replaced by keyed hashes (key in DATAOPS_PRIVACY_KEY), quarantine tables are
+    left out.
     """
     settings = STATE.settings(
         project_dir=project_dir,
@@ -40,4 +43,10 @@ def publish(
     published = state_mod.publish(settings, directory)
     for path in published.files:
         console.print(f"wrote {path}")
+    columns = sum(len(c) for c in published.hashed.values())
+    console.print(
+        f"PII: {columns} columns in {len(published.hashed)} tables replaced by keyed hashes; "
+        f"{len(published.left_out)} quarantine tables left out",
+        markup=False,
+    )
     console.print(f"warehouse sha256: {published.warehouse_sha256}")

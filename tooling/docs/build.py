@@ -10,6 +10,7 @@ from tooling.artifacts import load_manifest, load_optional
 from tooling.docs import harden
 from tooling.docs.site import SiteOutcome, build_site
 from tooling.errors import DataOpsError
+from tooling.lineage.graph import check_manifest_schema
 from tooling.runner import invoke
 from tooling.settings import Settings
 
@@ -68,6 +69,7 @@ def build_docs(
         if previous is not None:
             results_path.write_bytes(previous)
     manifest = load_manifest(target)
+    check_manifest_schema(manifest)
     catalog = load_optional(target / "catalog.json", "catalog.json")
     run_results = load_optional(target / "run_results.json", "run_results.json")
     out.mkdir(parents=True, exist_ok=True)

@@ -20,10 +20,12 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from tooling.docs.column_graph import column_graph
 from tooling.docs.graph_page import graph_data, script_json
 from tooling.docs.svg import render_svg
 from tooling.lineage.columns import (
     ColumnLineage,
+    column_children,
     compute_column_lineage,
     lineage_counts,
     relation_columns,
@@ -113,6 +115,19 @@ def _env() -> Environment:
 
 def _meta(entry: dict[str, Any]) -> dict[str, Any]:
     return {**(entry.get("meta") or {}), **((entry.get("config") or {}).get("meta") or {})}
+
+
+def _access(config: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """Who may do what (dbt ``grants``: privilege -> roles), e.g. [("select", [...])]."""
+    grants = config.get("grants") or {}
+    if not isinstance(grants, dict):
+        return []
+    out = []
+    for privilege, roles in sorted(grants.items()):
+        names = [roles] if isinstance(roles, str) else [str(r) for r in roles or []]
+        if names:
+            out.append((str(privilege).lstrip("+"), names))
+    return out
 
 
 def _owner(entry: dict[str, Any], groups: dict[str, Any]) -> str | None:
@@ -222,7 +237,7 @@ def build_site(
     (out_dir / "assets").mkdir(parents=True, exist_ok=True)
     static = resources.files("tooling.docs") / "static"
     (out_dir / "assets" / "vendor").mkdir()
-    for asset in ("style.css", "search.js", "graph.js", *VENDORED):
+    for asset in ("style.css", "search.js", "graph.js", "columns.js", *VENDORED):
         (out_dir / "assets" / asset).write_bytes((static / asset).read_bytes())
 
     env = _env()
@@ -231,6 +246,8 @@ def build_site(
 
     def href_from_node(uid: str) -> str:
         return page_name(uid)
+
+    reverse = column_children(lineage_map)
 
     for uid in graph.depth_order():
         node = graph.nodes[uid]
@@ -287,6 +304,15 @@ def build_site(
             )
         config = entry.get("config") or {}
         focus = neighbourhood(graph, uid, levels, levels)
+        column_data = column_graph(
+            uid,
+            [c["name"] for c in columns if c["lineage_status"] != "not_produced"],
+            lineage_map,
+            reverse,
+            graph,
+            levels,
+            href_from_node,
+        )
         context = {
             **common,
             "root": "../",
@@ -299,6 +325,7 @@ def build_site(
                 "path": entry.get("original_file_path"),
                 "materialized": config.get("materialized"),
                 "owner": _owner(entry, groups),
+                "access": _access(config),
                 "tags": sorted({*(entry.get("tags") or []), *(config.get("tags") or [])}),
                 "run": statuses.get(uid),
                 "url": _safe_url(entry.get("url")),
@@ -323,6 +350,7 @@ def build_site(
                 ],
                 "sql": entry.get("compiled_code") or entry.get("raw_code") or "",
             },
+            "column_json": script_json(column_data) if column_data["edges"] else None,
             "focus_svg": render_svg(
                 graph, focus, href=href_from_node, focus=uid, title=f"lineage of {node.label}"
             ),

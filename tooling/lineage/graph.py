@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tooling.errors import UsageError
+from tooling.errors import DataOpsError, UsageError
 from tooling.manifest import walk as manifest_walk
 
 GRAPH_TYPES = (
@@ -61,6 +61,23 @@ class LineageGraph:
         seen = set(order)
         order += sorted(uid for uid in self.nodes if uid not in seen)
         return order
+
+
+# The newest manifest schema this code reads: dbt 1.11 writes v12.
+MANIFEST_SCHEMA = 12
+_SCHEMA_VERSION = re.compile(r"/manifest/v(\d+)\.json$")
+
+
+def check_manifest_schema(manifest: dict[str, Any]) -> None:
+    """Refuse, in one line, a manifest from a newer dbt schema than we read."""
+    metadata = manifest.get("metadata") or {}
+    found = _SCHEMA_VERSION.search(str(metadata.get("dbt_schema_version") or ""))
+    if found and int(found.group(1)) > MANIFEST_SCHEMA:
+        raise DataOpsError(
+            f"manifest.json is dbt schema v{found.group(1)} (dbt {metadata.get('dbt_version')}), "
+            f"newer than the v{MANIFEST_SCHEMA} this toolkit reads (dbt 1.11); "
+            "parse the project with dbt 1.11 (`dataops build`)"
+        )
 
 
 def node_label(entry: dict[str, Any]) -> str:

@@ -78,16 +78,10 @@ def default_is_mart(entry: dict[str, Any]) -> bool:
     return "marts" in fqn[:-1] or "mart" in fqn[:-1] or name.startswith(("fct_", "dim_", "mart_"))
 
 
-def pii_exposures(
-    manifest: dict[str, Any],
-    catalog: dict[str, Any] | None,
-    *,
-    lineage_map: dict[str, dict[str, ColumnLineage]] | None = None,
-    is_mart: Callable[[dict[str, Any]], bool] = default_is_mart,
-) -> list[PiiExposure]:
-    """Every (mart, column, origin node, origin column, path) with unmasked PII."""
-    if lineage_map is None:
-        lineage_map = compute_column_lineage(manifest, catalog)
+def _exposure_finder(
+    manifest: dict[str, Any], lineage_map: dict[str, dict[str, ColumnLineage]]
+) -> Callable[[str, str], dict[tuple[str, str], tuple[str, ...]]]:
+    """``exposed(uid, column)``: the PII origins a column carries unmasked, with paths."""
     entries: dict[str, dict[str, Any]] = {
         **(manifest.get("nodes") or {}),
         **(manifest.get("sources") or {}),
@@ -127,14 +121,50 @@ def pii_exposures(
         memo[key] = found
         return found
 
+    return lambda uid, column: exposed(uid, column, frozenset())
+
+
+def pii_exposures(
+    manifest: dict[str, Any],
+    catalog: dict[str, Any] | None,
+    *,
+    lineage_map: dict[str, dict[str, ColumnLineage]] | None = None,
+    is_mart: Callable[[dict[str, Any]], bool] = default_is_mart,
+) -> list[PiiExposure]:
+    """Every (mart, column, origin node, origin column, path) with unmasked PII."""
+    if lineage_map is None:
+        lineage_map = compute_column_lineage(manifest, catalog)
+    entries = manifest.get("nodes") or {}
+    exposed = _exposure_finder(manifest, lineage_map)
     out: list[PiiExposure] = []
     for uid in sorted(lineage_map):
         entry = entries.get(uid)
         if entry is None or not is_mart(entry):
             continue
         for column in lineage_map[uid]:
-            for (origin, origin_col), path in sorted(exposed(uid, column, frozenset()).items()):
+            for (origin, origin_col), path in sorted(exposed(uid, column).items()):
                 if origin == uid:
                     continue  # a PII tag on the mart itself is the governance rule's business
                 out.append(PiiExposure(uid, column, origin, origin_col, path))
+    return out
+
+
+def pii_columns(
+    manifest: dict[str, Any],
+    catalog: dict[str, Any] | None,
+    *,
+    lineage_map: dict[str, dict[str, ColumnLineage]] | None = None,
+) -> dict[str, set[str]]:
+    """Every source and node column holding PII: declared, or carrying it unmasked."""
+    if lineage_map is None:
+        lineage_map = compute_column_lineage(manifest, catalog)
+    exposed = _exposure_finder(manifest, lineage_map)
+    out: dict[str, set[str]] = {}
+    for group in ("sources", "nodes"):
+        for uid, entry in (manifest.get(group) or {}).items():
+            names = [str(c.get("name") or n) for n, c in (entry.get("columns") or {}).items()]
+            names += [c for c in lineage_map.get(uid, {}) if c not in names]
+            for column in names:
+                if exposed(uid, column):
+                    out.setdefault(uid, set()).add(column.lower())
     return out

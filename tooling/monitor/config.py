@@ -36,6 +36,11 @@ class MonitorConfig:
     slow_min_seconds: float = 1.0
     # materialisations whose row counts are tracked (the "marts")
     tracked_materializations: tuple[str, ...] = ("table", "incremental")
+    # ML models (meta dataops_ml): a population stability index above this is drift,
+    # computed only when both populations have at least drift_min_rows rows (below ~200
+    # rows, sampling noise alone gives a PSI of about 9 * (1/n1 + 1/n2) over 10 bins)
+    psi_threshold: float = 0.25
+    drift_min_rows: int = 200
     # webhook delivery
     webhook_attempts: int = 3
     webhook_backoff_seconds: float = 0.5

@@ -18,7 +18,7 @@ import duckdb
 
 from ingestion.redact import redact, redact_value
 from tooling.artifacts import load_manifest
-from tooling.monitor import checks, collect
+from tooling.monitor import checks, collect, ml
 from tooling.monitor.alerts import Delivery, IncidentNote, build_message, mask_url, post
 from tooling.monitor.config import MonitorConfig
 from tooling.monitor.config import load as load_config
@@ -305,13 +305,16 @@ def _record_in_transaction(
     outcome.counts["load batches"] = 0
     outcome.counts["tables"] = 0
     relations: list[tuple[str, str]] = []
+    manifest: dict[str, Any] = {}
     if (target_dir / "manifest.json").is_file():
-        relations = collect.tracked_relations(
-            load_manifest(target_dir), config.tracked_materializations
-        )
+        manifest = load_manifest(target_dir)
+        relations = collect.tracked_relations(manifest, config.tracked_materializations)
     if alias is not None:
         outcome.counts["load batches"] = collect.copy_load_batches(con, alias, run_id)
         outcome.counts["tables"] = collect.copy_row_counts(con, alias, run_id, relations)
+        model_runs = ml.copy_model_runs(con, alias, run_id, manifest, run.nodes)
+        if model_runs:
+            outcome.counts["model runs"] = model_runs
     elif ingested:
         # The warehouse could not be opened (held by another process): fall back to
         # the batches this process loaded, as the loader reported them.
@@ -335,7 +338,7 @@ def _record_in_transaction(
         insert_rows(con, "load_batches", rows)
         outcome.counts["load batches"] = len(rows)
 
-    findings = checks.evaluate(con, run_id, config)
+    findings = checks.evaluate(con, run_id, config) + ml.evaluate(con, run_id, config)
     # Only non-ok findings are kept: later baselines need to know the incidents.
     kept = [f for f in findings if f.status == "fail"]
     insert_rows(

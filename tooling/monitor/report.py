@@ -43,6 +43,9 @@ class History:
     table_rows: dict[str, list[float | None]] = field(default_factory=dict)
     freshness: list[tuple[str, float, str]] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
+    # ML models: holdout metrics per run, and the newest run's PSI per feature
+    model_metrics: dict[str, list[float | None]] = field(default_factory=dict)
+    feature_psi: list[tuple[str, float]] = field(default_factory=list)
 
 
 def connect_read(store: Path) -> duckdb.DuckDBPyConnection:
@@ -143,7 +146,36 @@ def history(con: duckdb.DuckDBPyConnection, *, last: int = 50, top: int = 10) ->
         ).fetchall()
     ]
     out.incidents = open_incidents(con)
+    _model_history(con, out, run_ids, index)
     return out
+
+
+def _model_history(
+    con: duckdb.DuckDBPyConnection, out: History, run_ids: list[str], index: dict[str, int]
+) -> None:
+    """Holdout metrics of each recorded training run, and the newest run's feature PSI."""
+    metrics = ("roc_auc", "baseline_roc_auc", "calibration_error")
+    for row in con.execute(
+        f"select run_id, unique_id, {', '.join(metrics)} from model_runs "
+        "where run_id in (select unnest(?::varchar[])) order by unique_id",
+        [run_ids],
+    ).fetchall():
+        name = row[1].rsplit(".", 1)[-1]
+        for metric, value in zip(metrics, row[2:], strict=True):
+            series = out.model_metrics.setdefault(f"{name} {metric}", [None] * len(run_ids))
+            series[index[row[0]]] = None if value is None else round(float(value), 4)
+    out.feature_psi = [
+        (f"{uid.rsplit('.', 1)[-1]}.{feature}", float(value))
+        for uid, feature, value in con.execute(
+            """
+            select unique_id, feature, psi from feature_drift
+            where run_id = (
+                select f.run_id from feature_drift f join runs r using (run_id)
+                order by r.started_at desc limit 1)
+            order by unique_id, feature
+            """
+        ).fetchall()
+    ]
 
 
 def _label(value: datetime) -> str:
@@ -225,6 +257,25 @@ def render_html(data: History, *, title: str = "dataops observability report") -
         if data.freshness
         else '<p class="empty">no freshness recorded (run `dataops build --freshness`)</p>',
     )
+    if data.model_metrics:
+        chart(
+            "model-metrics",
+            "Model holdout metrics per training run",
+            line_chart("model-metrics-svg", labels, data.model_metrics, "value", y_max=1.0),
+            "ROC AUC against the naive baseline's, and the expected calibration error",
+        )
+        chart(
+            "feature-drift",
+            "Feature drift of the newest training run (population stability index)",
+            bar_chart(
+                "feature-drift-svg",
+                [
+                    (name, value, "#dc2626" if value > 0.25 else None)
+                    for name, value in data.feature_psi
+                ],
+                "PSI (scored population vs the training run's reference; > 0.25 in red)",
+            ),
+        )
     if data.incidents:
         rows = "".join(
             f'<tr class="incident {escape(i.severity)}"><td>{escape(i.severity)}</td>'

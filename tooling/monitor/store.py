@@ -101,6 +101,37 @@ create table if not exists incidents (
     closed_run varchar,
     closed_at timestamptz
 );
+create table if not exists model_runs (
+    run_id varchar not null,
+    unique_id varchar not null,
+    trained_at timestamp,
+    roc_auc double,
+    log_loss double,
+    brier_score double,
+    calibration_error double,
+    baseline_roc_auc double,
+    baseline_log_loss double,
+    baseline_brier_score double,
+    baseline_calibration_error double,
+    training_rows bigint,
+    model_hash varchar,
+    data_fingerprint varchar
+);
+create table if not exists feature_drift (
+    run_id varchar not null,
+    unique_id varchar not null,
+    feature varchar not null,
+    psi double not null,
+    reference_rows bigint,
+    current_rows bigint
+);
+create table if not exists score_bins (
+    run_id varchar not null,
+    unique_id varchar not null,
+    bin integer not null,
+    share double not null,
+    rows bigint not null
+);
 create table if not exists alerts (
     run_id varchar not null,
     kind varchar not null,

@@ -93,6 +93,11 @@
     return false;
   }
 
+  function fileMatch(path, value) {  // the file name, or the name without its suffix
+    var base = path.split("/").pop();
+    return fnmatch(base, value) || fnmatch(base.replace(/\.[^.]*$/, ""), value);
+  }
+
   function methodMatches(method, value) {
     var out = [], k, node;
     if (method === "source") {
@@ -116,7 +121,7 @@
       if (method === "fqn") ok = node.type !== "source" && fqnMatch(node.fqn, value);
       else if (method === "tag") ok = node.tags.some(function (t) { return fnmatch(t, value); });
       else if (method === "path") ok = pathMatch(node, value);
-      else if (method === "file") ok = !!node.path && fnmatch(node.path.split("/").pop(), value);
+      else if (method === "file") ok = !!node.path && fileMatch(node.path, value);
       else if (method === "resource_type") ok = node.type === value;
       else if (method === "package") ok = fnmatch(node.pkg, value);
       else ok = node.type === method && fnmatch(node.name, value);
