@@ -130,6 +130,11 @@ ENV = {
     "DATAOPS_TARGET": CONFIG["target"],
 }
 
+if CONFIG["warehouse"]:
+    # DuckDB creates the file but not its folder: a seed task may run before any
+    # ingestion task has made it.
+    Path(ENV["DATAOPS_WAREHOUSE"]).parent.mkdir(parents=True, exist_ok=True)
+
 
 def _task_folder(run_id: str) -> Path:
     return ARTIFACTS / re.sub(r"[^\w.-]", "_", run_id)
