@@ -29,6 +29,7 @@ from tooling.commands import ingest as ingest_cmd
 from tooling.commands import lineage as lineage_cmd
 from tooling.commands import lint as lint_cmd
 from tooling.commands import monitor as monitor_cmd
+from tooling.commands import orchestrate as orchestrate_cmd
 from tooling.commands import privacy as privacy_cmd
 from tooling.commands import state as state_cmd
 from tooling.console import err_console
@@ -128,6 +129,7 @@ app.command("lineage")(lineage_cmd.lineage)
 app.add_typer(monitor_cmd.app, name="monitor")
 app.add_typer(state_cmd.app, name="state")
 app.add_typer(ci_cmd.app, name="ci")
+app.add_typer(orchestrate_cmd.app, name="orchestrate")
 app.add_typer(privacy_cmd.app, name="privacy")
 
 

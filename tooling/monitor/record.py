@@ -77,12 +77,14 @@ def record_run(
     config: MonitorConfig | None = None,
     webhook: str | None = None,
     error: str | None = None,
+    orchestrator_run_id: str | None = None,
 ) -> RecordOutcome:
     """Record the run; a locked store gives an outcome saying it was skipped.
 
     ``error``: the run stopped before dbt wrote its artifacts (ingestion failed,
     the project did not compile); the run is recorded with that message and no
     nodes, since ``target/`` still holds the previous run's files.
+    ``orchestrator_run_id``: the id an orchestrator gave the run (Airflow's run id).
     """
     clock = time.perf_counter()
     try:
@@ -113,6 +115,7 @@ def record_run(
             target_dir=target_dir,
             ingested=ingested,
             error=error,
+            orchestrator_run_id=orchestrator_run_id,
         )
         if config.webhook and (outcome.new_incidents or outcome.resolved_incidents):
             outcome.webhook = mask_url(config.webhook)
@@ -175,6 +178,7 @@ def _record(
     target_dir: Path,
     ingested: list[Any] | None,
     error: str | None = None,
+    orchestrator_run_id: str | None = None,
 ) -> None:
     if error is None:
         run = collect.read_run_artifacts(target_dir)
@@ -203,6 +207,7 @@ def _record(
             status=status,
             target_dir=target_dir,
             ingested=ingested,
+            orchestrator_run_id=orchestrator_run_id,
         )
     except BaseException:
         con.execute("rollback")
@@ -226,9 +231,10 @@ def _record_in_transaction(
     status: str,
     target_dir: Path,
     ingested: list[Any] | None,
+    orchestrator_run_id: str | None = None,
 ) -> None:
     con.execute(
-        "insert into runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         redact_value(
             [
                 run_id,
@@ -243,6 +249,7 @@ def _record_in_transaction(
                 run.invocation_id,
                 run.dbt_version,
                 run.error,
+                orchestrator_run_id,
             ]
         ),
     )

@@ -33,6 +33,8 @@ create table if not exists runs (
     dbt_version varchar,
     error varchar
 );
+-- The orchestrator's own id of the run (an Airflow run id), when one ran it.
+alter table runs add column if not exists orchestrator_run_id varchar;
 create table if not exists node_results (
     run_id varchar not null,
     unique_id varchar not null,
