@@ -150,7 +150,9 @@ def test_staging_edit_builds_exactly_its_descendants(repo: Path, prod_sha: str) 
         ok(run_cli("ci", "report", "--ci-dir", str(out), "--format", "json", cwd=repo)).stdout
     )
     assert data["modified"][0]["reasons"] == ["SQL body"]
-    assert set(data["impacted"]) == {u for u in expected if u.startswith("model.")}
+    # every relation below the change: models and the customers snapshot
+    relations = {u for u in expected if u.split(".")[0] in ("model", "snapshot", "seed")}
+    assert set(data["impacted"]) == relations
     assert sha256(repo / "ci" / "state" / "warehouse.duckdb") == prod_sha
 
 

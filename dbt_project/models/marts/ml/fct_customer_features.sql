@@ -52,7 +52,7 @@ as_of as (
         {%- if var('ml_as_of_date', none) %}
         cast('{{ var("ml_as_of_date") }}' as date) as as_of_date
         {%- else %}
-        cast({{ dbt.dateadd('day', 1, 'max(order_date)') }} as date) as as_of_date
+            cast({{ dbt.dateadd('day', 1, 'max(order_date)') }} as date) as as_of_date
         {%- endif %}
     from orders
 
@@ -61,13 +61,13 @@ as_of as (
 cutoffs as (
 
     {%- for k in range(snapshots + 1) %}
-    select
-        {{ k }} as snapshot_index,
-        cast({{ dbt.dateadd('day', -k * label_days, 'as_of_date') }} as date) as cutoff_date
-    from as_of
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            {{ k }} as snapshot_index,
+            cast({{ dbt.dateadd('day', -k * label_days, 'as_of_date') }} as date) as cutoff_date
+        from as_of
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 
 ),
@@ -108,7 +108,8 @@ order_features as (
         ), 0) as monetary_usd,
         count(
             case
-                when orders.ordered_at >= customer_cutoffs.window_start_at
+                when
+                    orders.ordered_at >= customer_cutoffs.window_start_at
                     and online_orders.order_id is not null
                     then 1
             end
@@ -118,7 +119,7 @@ order_features as (
     left join orders
         on
             customer_cutoffs.customer_id = orders.customer_id
-            and orders.ordered_at < customer_cutoffs.cutoff_at
+            and customer_cutoffs.cutoff_at > orders.ordered_at
     left join online_orders
         on orders.order_id = online_orders.order_id
     group by customer_cutoffs.customer_id, customer_cutoffs.cutoff_date
@@ -140,8 +141,8 @@ refund_features as (
             orders.order_id = payments.order_id
             and payments.is_refund
             and payments.is_successful
-            and payments.created_at >= customer_cutoffs.window_start_at
-            and payments.created_at < customer_cutoffs.cutoff_at
+            and customer_cutoffs.window_start_at <= payments.created_at
+            and customer_cutoffs.cutoff_at > payments.created_at
     group by customer_cutoffs.customer_id, customer_cutoffs.cutoff_date
 
 ),
@@ -159,8 +160,8 @@ event_features as (
     inner join events
         on
             customer_cutoffs.customer_id = events.customer_id
-            and events.occurred_at >= customer_cutoffs.window_start_at
-            and events.occurred_at < customer_cutoffs.cutoff_at
+            and customer_cutoffs.window_start_at <= events.occurred_at
+            and customer_cutoffs.cutoff_at > events.occurred_at
     group by customer_cutoffs.customer_id, customer_cutoffs.cutoff_date
 
 ),
@@ -176,8 +177,8 @@ labels as (
     inner join orders
         on
             customer_cutoffs.customer_id = orders.customer_id
-            and orders.ordered_at >= customer_cutoffs.cutoff_at
-            and orders.ordered_at < customer_cutoffs.label_end_at
+            and customer_cutoffs.cutoff_at <= orders.ordered_at
+            and customer_cutoffs.label_end_at > orders.ordered_at
     group by customer_cutoffs.customer_id, customer_cutoffs.cutoff_date
 
 ),
