@@ -115,7 +115,10 @@ def publish(settings: Settings, dest: Path) -> PublishedState:
     target = settings.target_dir
     # On PostgreSQL or Spark production data stays in the engine (slim CI defers to
     # it there): the state is the artifacts only, no warehouse copy.
-    on_duckdb = settings.adapter_type == "duckdb"
+    try:
+        on_duckdb = settings.adapter_type == "duckdb"
+    except DataOpsError:  # no profile to ask: the warehouse given is a DuckDB file
+        on_duckdb = True
     warehouse = settings.warehouse if on_duckdb else None  # the profile's path unless overridden
     if warehouse is not None and not warehouse.is_file():
         raise DataOpsError(f"cannot publish state: no warehouse file at {warehouse}")

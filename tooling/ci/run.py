@@ -307,6 +307,13 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _on_duckdb(settings: Settings) -> bool:
+    try:
+        return settings.adapter_type == "duckdb"
+    except DataOpsError:  # no profile to ask: a DuckDB file was given
+        return True
+
+
 def require_production_warehouse(
     prod: state_mod.ProductionState | None, state_dir: Path | None
 ) -> None:
@@ -397,7 +404,8 @@ def run(
     )
     save_json(paths.plan, the_plan.to_dict())
     outcome = RunOutcome(plan=the_plan)
-    if not the_plan.full:
+    if not the_plan.full and _on_duckdb(settings):
+        # on a server engine deferred models read production relations in place
         require_production_warehouse(prod, state_dir)
     prepare_ci_warehouse(paths, prod)
     if prod is not None and prod.warehouse is not None:

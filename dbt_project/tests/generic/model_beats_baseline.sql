@@ -7,16 +7,16 @@
 #}
 {% test model_beats_baseline(model, min_auc_lift, max_calibration_error) %}
 
-{%- set condition -%}
-    roc_auc > baseline_roc_auc + {{ min_auc_lift }}
+    {%- set condition -%}
+        roc_auc > baseline_roc_auc + {{ min_auc_lift }}
     and calibration_error <= {{ max_calibration_error }}
-{%- endset -%}
-{%- set newest -%}
+    {%- endset -%}
+    {%- set newest -%}
     select roc_auc, baseline_roc_auc, calibration_error
     from {{ model }}
     order by trained_at desc
     limit 1
-{%- endset -%}
+    {%- endset -%}
 
 {%- if execute -%}
     {%- set rows = run_query(newest).rows -%}
