@@ -88,6 +88,16 @@ def value_matcher(subject: Subject, linked: dict[str, list[str]]):
     return match
 
 
+def any_match(match, columns: list[tuple[str, SubjectColumn]]) -> tuple[str, list[object]]:
+    """One predicate true when any of ``columns`` holds the subject, and its parameters."""
+    parts, params = [], []
+    for column, sub in columns:
+        sql, p = match(quote(column), sub)
+        parts.append(sql)
+        params += p
+    return "(" + " or ".join(parts) + ")", params
+
+
 def _entities(config: SourcesConfig) -> list[Entity]:
     return [e for s in config.sources for e in s.entities]
 
@@ -318,12 +328,7 @@ def _dbt_hits(
             cols.setdefault(present[subject.key.lower()], direct)
         if not cols:
             continue
-        parts, params = [], []
-        for col, sub in sorted(cols.items()):
-            sql, p = match(quote(col), sub)
-            parts.append(sql)
-            params += p
-        where = "(" + " or ".join(parts) + ")"
+        where, params = any_match(match, sorted(cols.items()))
         hits.append(
             Hit(
                 kind=rtype,
@@ -491,15 +496,9 @@ def _file_rows(con, ent: Entity, path: Path, subs, subject: Subject, linked) -> 
     else:
         scan = f"read_parquet({lit})"
     match = value_matcher(subject, linked)
-    parts, params = [], []
-    for sub in subs:
-        sql, p = match(quote(sub.column), sub)
-        parts.append(sql)
-        params += p
+    where, params = any_match(match, [(sub.column, sub) for sub in subs])
     try:
-        row = con.execute(
-            f"select count(*) from {scan} where {' or '.join(parts)}", params
-        ).fetchone()
+        row = con.execute(f"select count(*) from {scan} where {where}", params).fetchone()
     except duckdb.Error:
         return 0
     return int(row[0]) if row else 0
