@@ -27,15 +27,15 @@ from ingestion.redact import redact_value
 from tooling import state as state_mod
 from tooling.artifacts import read_json, read_run_results
 from tooling.ci import diff as diff_mod
-from tooling.ci import report as report_mod
+from tooling.ci import pr_report
 from tooling.ci.diff import DiffResult
 from tooling.ci.plan import Plan, build_plan, classify_sql, update_classes
+from tooling.dbt_invoke import invoke, list_unique_ids, parse_manifest
 from tooling.engines.profile import resolve_target
 from tooling.engines.publish import pg_connect
 from tooling.errors import DataOpsError
-from tooling.ingest_run import run_ingest
+from tooling.ingestion_runs import run_ingest
 from tooling.manifest import ManifestGraph, layer, resource_type
-from tooling.runner import invoke, list_unique_ids, parse_manifest
 from tooling.settings import Settings
 
 CI_TARGET = "ci"
@@ -600,13 +600,13 @@ def make_report(
         if paths.diff.is_file()
         else None
     )
-    report = report_mod.build_report(
+    report = pr_report.build_report(
         the_plan,
         run=load_run(ci_dir),
         diff=diff_result,
         lint=load_optional_json(lint_json, "lint JSON"),
         check=load_optional_json(check_json, "check JSON"),
-        project_prefix=report_mod.project_prefix(settings.project_dir, settings.root),
+        project_prefix=pr_report.project_prefix(settings.project_dir, settings.root),
     )
     # A pull-request comment is public: diff samples or error texts lose any secret.
     return redact_value(report)

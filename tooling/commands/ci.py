@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tooling.ci import report as report_mod
+from tooling.ci import pr_report
 from tooling.ci import run as ci_run
 from tooling.ci.plan import BUILDABLE, Plan, describe_counts
 from tooling.console import console, err_console
@@ -228,7 +228,7 @@ def report(
     text = (
         json.dumps(data, indent=2, default=str) + "\n"
         if output_format is ReportFormat.json
-        else report_mod.render_markdown(data)
+        else pr_report.render_markdown(data)
     )
     if out_file is not None:
         out_file.parent.mkdir(parents=True, exist_ok=True)

@@ -168,10 +168,10 @@ def erase(
     DATAOPS_PRIVACY_KEY. Landing files are listed, not changed. Exit 1 when the
     verification finds rows left.
     """
+    from tooling.dbt_invoke import invoke
     from tooling.errors import DataOpsError
     from tooling.privacy.find import Subject
     from tooling.privacy.requests import erase as erase_subject
-    from tooling.runner import invoke
 
     who = Subject.parse(subject)
     settings, ctx = _context(project_dir, target, warehouse, sources, landing_root)
