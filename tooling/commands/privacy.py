@@ -45,7 +45,7 @@ class Format(StrEnum):
 def _context(project_dir, target, warehouse, sources, landing_root):
     from ingestion.config import load_config
     from tooling.artifacts import load_manifest, load_optional
-    from tooling.ci.run import default_ci_dir
+    from tooling.ci.paths import default_ci_dir
     from tooling.monitor.config import load as monitor_config
     from tooling.privacy.requests import Context
 
