@@ -11,15 +11,15 @@ from rich.table import Table
 
 from ingestion.errors import IngestionError
 from tooling.artifacts import disabled_models
-from tooling.build import BuildOutcome
-from tooling.build import build as run_build
 from tooling.console import BarProgress, console, err_console
 from tooling.errors import DataOpsError, UsageError
 from tooling.eventlog import LOG
-from tooling.ingest_run import relative
+from tooling.ingestion_runs import relative
 from tooling.monitor import RecordOutcome, record_run
 from tooling.monitor.config import load as monitor_settings
 from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars, Warehouse
+from tooling.pipeline import BuildOutcome
+from tooling.pipeline import build as run_build
 from tooling.progress import BuildProgress
 
 STATUSES = ("pass", "warn", "error", "skip", "no-op")

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from tooling.console import BarProgress, console, err_console
 from tooling.errors import UsageError
-from tooling.ingest_run import (
+from tooling.ingestion_runs import (
     ingest_status,
     relative,
     results_rows,

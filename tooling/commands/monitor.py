@@ -13,7 +13,12 @@ from rich.table import Table
 from tooling.console import console
 from tooling.eventlog import LOG
 from tooling.monitor.config import load as monitor_settings
-from tooling.monitor.report import connect_read, incidents_as_dicts, open_incidents, write_report
+from tooling.monitor.html_report import (
+    connect_read,
+    incidents_as_dicts,
+    open_incidents,
+    write_report,
+)
 from tooling.options import STATE, ProjectDir, Warehouse
 
 app = typer.Typer(
