@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tooling.ci import pr_report, workflow
+from tooling.ci import pr_report
 from tooling.ci.paths import CiPaths, default_ci_dir
 from tooling.ci.plan import BUILDABLE, Plan, describe_counts
 from tooling.console import console, err_console
@@ -110,6 +110,8 @@ def plan(
     settings, state_dir, out = _paths(
         state, ci_dir, project_dir, target, profiles_dir=profiles_dir, dbt_vars=dbt_vars
     )
+    from tooling.ci import workflow  # DuckDB and dbt: not at start-up
+
     result = workflow.plan(settings, state_dir=state_dir, full=full, ci_dir=out)
     if output_format is PlanFormat.json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -145,6 +147,8 @@ def run(
     settings, state_dir, out = _paths(
         state, ci_dir, project_dir, target, profiles_dir=profiles_dir, dbt_vars=dbt_vars
     )
+    from tooling.ci import workflow  # DuckDB and dbt: not at start-up
+
     outcome = workflow.run(settings, state_dir=state_dir, full=full, ci_dir=out, quiet=quiet)
     if outcome.nothing_to_build:
         console.print("no modified nodes: nothing to build")
@@ -179,6 +183,8 @@ def diff(
 ) -> None:
     """Diff each modified model's CI build against production, inside DuckDB."""
     settings, state_dir, out = _paths(state, ci_dir, project_dir, target)
+    from tooling.ci import workflow  # DuckDB and dbt: not at start-up
+
     result = workflow.run_diff(settings, state_dir=state_dir, ci_dir=out, downstream=downstream)
     if output_format is PlanFormat.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
@@ -224,6 +230,8 @@ def report(
 ) -> None:
     """Write the pull-request report: impact, reasons, classes, data diffs, lint, graph."""
     settings, _, out = _paths(None, ci_dir, project_dir, target)
+    from tooling.ci import workflow  # DuckDB and dbt: not at start-up
+
     data = workflow.make_report(settings, ci_dir=out, lint_json=lint_json, check_json=check_json)
     text = (
         json.dumps(data, indent=2, default=str) + "\n"
