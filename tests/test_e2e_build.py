@@ -221,6 +221,23 @@ def test_unknown_selector_is_an_error(repo: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_lock_taken_before_dbt_opens_the_file_is_one_line(
+    repo: Path, db: Path, tmp_path: Path
+) -> None:
+    # `docs build` reaches dbt (docs generate opens the file for its catalog) without a
+    # check of ours first: the conflict comes from dbt-duckdb, with dbt's stack traces.
+    before = mart_counts(db)
+    with hold_duckdb_lock(db):
+        result = run_cli("docs", "build", "--out", str(tmp_path / "site"), cwd=repo)
+    assert result.returncode == 1
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    assert f"warehouse {db.resolve()} is locked by another process (PID" in errors[0]
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "Conflicting lock" not in result.stdout
+    assert mart_counts(db) == before
+
+
 def test_locked_warehouse_build_fails_cleanly(repo: Path, db: Path) -> None:
     before = mart_counts(db)
     with hold_duckdb_lock(db):

@@ -6,6 +6,8 @@ Everything else reads the artifacts dbt writes (``target/*.json``).
 from __future__ import annotations
 
 import os
+import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,16 +108,31 @@ def invoke(
 
     prepare_environment(settings)
     args = [*command, *base_args(settings), *extra]
+    callbacks = list(callbacks)
     if quiet:
         args = ["--quiet", *args]
+        if not log_level:
+            # dbt's --quiet still prints errors with their stack traces (150 lines for a
+            # lock conflict) and bypasses our redaction: print its error lines ourselves.
+            log_level = "none"
+            callbacks.append(print_errors)
     if log_level:
         args = ["--log-level", log_level, *args]
     try:
-        result = dbtRunner(manifest=manifest, callbacks=list(callbacks)).invoke(args)
+        result = dbtRunner(manifest=manifest, callbacks=callbacks).invoke(args)
     except Exception as exc:  # dbtRunner raises only for programmer errors
         raise DataOpsError(f"dbt {command[0]} could not start: {exc}") from exc
     if result.exception is not None:
-        raise DataOpsError(f"dbt {command[0]} failed: {first_line(result.exception)}")
+        message = first_line(result.exception)
+        lock = _LOCKED.search(message)
+        if lock:
+            # Another process took the DuckDB file after our own check: the same line as
+            # when ingestion finds it locked.
+            raise DataOpsError(
+                f"warehouse {lock['path']} is locked by another process (PID {lock['pid']}); "
+                "DuckDB allows one writer at a time: close the other session and retry"
+            )
+        raise DataOpsError(f"dbt {command[0]} failed: {message}")
     node_count = None
     payload = result.result
     if payload is not None and hasattr(payload, "results"):
@@ -126,6 +143,25 @@ def invoke(
         target_dir=settings.target_dir,
         node_count=node_count,
     )
+
+
+_LOCKED = re.compile(
+    r'Could not set lock on file "(?P<path>[^"]+)": Conflicting lock is held in .*?\(PID (?P<pid>\d+)\)'
+)
+# The error that stopped dbt is our one `error:` line (from result.exception), and its
+# stack trace stays in target/../logs/dbt.log.
+_NOT_PRINTED = {"MainEncounteredError", "MainStackTrace"}
+
+
+def print_errors(event: Any) -> None:
+    """What `dbt --quiet` prints (error events and `print()` calls), redacted, no traces."""
+    info = event.info
+    if info.name in _NOT_PRINTED or not (info.level == "error" or info.name == "PrintEvent"):
+        return
+    from ingestion.redact import redact
+
+    sys.stdout.write(redact(info.msg) + "\n")
+    sys.stdout.flush()
 
 
 def list_unique_ids(

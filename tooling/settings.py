@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -277,6 +278,7 @@ def resolve_profile(
     adapter = str(data.get("type") or "")
     if not adapter:
         raise UsageError(f"{profiles_file}: {profile_name}.{target_name} has no `type:`")
+    _register_secrets(data)
     return Profile(
         profile_name=profile_name,
         target_name=str(target_name),
@@ -284,6 +286,19 @@ def resolve_profile(
         profiles_dir=folder,
         credentials=data,
     )
+
+
+_SECRET_KEY = re.compile(r"pass|secret|token|private_key|credential|api_key", re.IGNORECASE)
+
+
+def _register_secrets(credentials: dict[str, Any]) -> None:
+    """Every rendered credential that looks secret (password, token, ...) is redacted
+    from any output from now on: dbt's own error text may echo it."""
+    from ingestion import redact
+
+    for key, value in credentials.items():
+        if isinstance(value, str) and value and _SECRET_KEY.search(str(key)):
+            redact.register(value)
 
 
 def resolve(
