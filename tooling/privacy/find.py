@@ -464,8 +464,11 @@ def landing_hits(
                 files = find_files(ent, landing_root)
             except IngestionError:  # an unreadable landing folder lists nothing
                 continue
+            if not files:
+                continue
+            counts = _files_rows(con, ent, [f.path for f in files], subs, subject, linked)
             for file in files:
-                rows = _file_rows(con, ent, file.path, subs, subject, linked)
+                rows = counts.get(str(file.path), 0)
                 if rows:
                     hits.append(
                         Hit(
@@ -482,26 +485,44 @@ def landing_hits(
     return hits
 
 
-def _file_rows(con, ent: Entity, path: Path, subs, subject: Subject, linked) -> int:
-    lit = "'" + str(path).replace("'", "''") + "'"
+def _scan(ent: Entity, paths: list[Path]) -> str:
+    """One reader over ``paths`` with a ``filename`` column (schemas merged by name)."""
+    lit = "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
     if ent.format == "csv":
-        scan = f"read_csv({lit}, all_varchar = true, header = true)"
-    elif ent.format == "ndjson":
-        scan = f"read_json({lit}, format = 'newline_delimited', union_by_name = true)"
-    elif ent.format == "json_pages":
-        scan = (
-            f"(select unnest({quote(ent.record_path or 'data')}, max_depth := 2) "
-            f"from read_json({lit}))"
+        return f"read_csv({lit}, all_varchar = true, header = true, union_by_name = true, filename = true)"
+    if ent.format == "ndjson":
+        return (
+            f"read_json({lit}, format = 'newline_delimited', union_by_name = true, filename = true)"
         )
-    else:
-        scan = f"read_parquet({lit})"
+    if ent.format == "json_pages":
+        return (
+            f"(select filename, unnest({quote(ent.record_path or 'data')}, max_depth := 2) "
+            f"from read_json({lit}, union_by_name = true, filename = true))"
+        )
+    return f"read_parquet({lit}, union_by_name = true, filename = true)"
+
+
+def _files_rows(con, ent: Entity, paths: list[Path], subs, subject: Subject, linked) -> dict:
+    """Rows matching the subject per file: one scan of all the entity's files (a file
+    per query cost ~30 s for 200 files at scale 2); a file DuckDB cannot read with the
+    others is then counted alone, and an unreadable one counts 0."""
     match = value_matcher(subject, linked)
     where, params = any_match(match, [(sub.column, sub) for sub in subs])
+
+    def count(batch: list[Path]) -> dict[str, int]:
+        sql = f"select filename, count(*) from {_scan(ent, batch)} where {where} group by 1"
+        return {str(name): int(n) for name, n in con.execute(sql, params).fetchall()}
+
     try:
-        row = con.execute(f"select count(*) from {scan} where {where}", params).fetchone()
+        return count(paths)
     except duckdb.Error:
-        return 0
-    return int(row[0]) if row else 0
+        counts: dict[str, int] = {}
+        for path in paths:
+            try:
+                counts.update(count([path]))
+            except duckdb.Error:
+                continue
+        return counts
 
 
 def find(

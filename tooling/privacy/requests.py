@@ -62,14 +62,16 @@ class Context:
     others: dict[str, Path] = field(default_factory=dict)  # kind -> DuckDB file
     ci_dir: Path | None = None
 
-    def find(self, con: duckdb.DuckDBPyConnection, subject: Subject, linked=None) -> Findings:
+    def find(
+        self, con: duckdb.DuckDBPyConnection, subject: Subject, linked=None, *, landing=True
+    ) -> Findings:
         return find(
             con,
             self.config,
             subject,
             manifest=self.manifest,
             catalog=self.catalog,
-            landing_root=self.landing_root,
+            landing_root=self.landing_root if landing else None,
             others=self.others,
             ci_dir=self.ci_dir,
             linked=linked,
@@ -92,8 +94,8 @@ class EraseResult:
 
     @property
     def landing_files(self) -> list[str]:
-        source = self.after or self.before
-        return [h.relation for h in source.hits if h.kind == "landing"]
+        # Landing files are not ours to change: the search before the erase lists them.
+        return [h.relation for h in self.before.hits if h.kind == "landing"]
 
 
 def _ensure_audit(con: duckdb.DuckDBPyConnection) -> None:
@@ -326,7 +328,7 @@ def erase(
             rebuild(rebuilt)
     con = connect(ctx.warehouse)
     try:
-        after = ctx.find(con, subject, linked=before.linked)
+        after = ctx.find(con, subject, linked=before.linked, landing=False)
         result = EraseResult(request, digest, before, after, rebuilt, False)
         _audit(
             con,
