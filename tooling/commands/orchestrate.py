@@ -13,7 +13,7 @@ from tooling.console import console, err_console
 from tooling.errors import UsageError
 from tooling.options import STATE, ProjectDir, SourcesFile, Target, Warehouse
 from tooling.orchestration.airflow import TEST_BEHAVIORS, DagOptions, write_dag
-from tooling.orchestration.record import record_orchestrated_run
+from tooling.orchestration.dag_run import record_orchestrated_run
 
 app = typer.Typer(
     help="Run the project from an orchestrator (Apache Airflow + astronomer-cosmos).",
