@@ -266,7 +266,7 @@ class _Carries:
     """``carries(uid, column)``: the model's column holds an upstream value as is."""
 
     def __init__(self, manifest: dict[str, Any], catalog: dict[str, Any] | None) -> None:
-        from tooling.lineage.columns import relation_columns, sql_dialect
+        from tooling.lineage.relations import relation_columns, sql_dialect
 
         self.manifest = manifest
         self.known = relation_columns(manifest, catalog)
