@@ -13,12 +13,8 @@ from rich.table import Table
 from tooling.console import console
 from tooling.eventlog import LOG
 from tooling.monitor.config import load as monitor_settings
-from tooling.monitor.html_report import (
-    connect_read,
-    incidents_as_dicts,
-    open_incidents,
-    write_report,
-)
+from tooling.monitor.history import connect_read, incidents_as_dicts, open_incidents
+from tooling.monitor.html_report import write_report
 from tooling.options import STATE, ProjectDir, Warehouse
 
 app = typer.Typer(
