@@ -39,7 +39,7 @@ from tooling.devtools.airflow_run import (  # noqa: E402
     project_copy,
     run_dataops,
 )
-from tooling.orchestration.record import run_folder  # noqa: E402
+from tooling.orchestration.dag_run import run_folder  # noqa: E402
 
 
 def dbt_node_seconds(root: Path, run_id: str) -> dict[str, float]:

@@ -25,7 +25,7 @@ import duckdb
 import pytest
 from conftest import REPO, run_cli
 
-from tooling.state import sha256
+from tooling.production_state import sha256
 
 FIXTURE = REPO / "tests" / "fixtures" / "labs_style"
 VARS = "{load_source_data: true}"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from lineage_fixture import catalog, col, manifest, model, rel, source
 
-from tooling.lineage.columns import ColumnRef, compute_column_lineage, trace_column
+from tooling.lineage.columns import compute_column_lineage, trace_column
+from tooling.lineage.model_columns import ColumnRef
 
 CUSTOMERS = "source.proj.crm.customers"
 ORDERS = "source.proj.shop.orders"
@@ -225,7 +226,8 @@ def test_without_catalog_documented_columns_are_used() -> None:
 
 
 def test_one_unresolvable_branch_does_not_hide_the_rest() -> None:
-    from tooling.lineage.columns import RelationIndex, model_column_lineage
+    from tooling.lineage.model_columns import model_column_lineage
+    from tooling.lineage.relations import RelationIndex
 
     schema = {"db": {"s": {"a": {"id": "int", "x": "int"}}}}
     result = model_column_lineage(

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from lineage_fixture import catalog, col, manifest, model, rel, source
 
-from tooling.lineage.columns import NOT_PRODUCED, compute_column_lineage, lineage_counts
+from tooling.lineage.columns import compute_column_lineage, lineage_counts
+from tooling.lineage.model_columns import NOT_PRODUCED
 
 ORDERS = "source.proj.shop.orders"
 STG = "model.proj.stg_orders"

@@ -21,7 +21,7 @@ import pytest
 from conftest import REPO, run_cli
 
 from tooling import lint as lint_mod
-from tooling.lint import dbt_context
+from tooling.lint import dbt_context, dbt_macros
 
 PROJECT_YML = """name: shop
 version: '1.0.0'
@@ -301,7 +301,7 @@ def test_violations_equal_the_dbt_templater(shop: dict) -> None:
 def test_dispatch_and_filters_render_as_dbt_does(shop: dict) -> None:
     """The rendered SQL: project override first, then the package's duckdb__, filters."""
     project = shop["project"]
-    renderer = dbt_context.Renderer(dbt_context.load_world(project), cli_vars={"lookback_days": 9})
+    renderer = dbt_context.Renderer(dbt_macros.load_world(project), cli_vars={"lookback_days": 9})
     env = dbt_context.environment()
 
     def render(text: str) -> str:

@@ -11,7 +11,7 @@ from tooling.ci.ci_warehouse import prepare_ci_warehouse, require_production_war
 from tooling.ci.paths import CiPaths
 from tooling.errors import DataOpsError
 from tooling.monitor.alerts import mask_url, post
-from tooling.state import ProductionState
+from tooling.production_state import ProductionState
 
 
 @pytest.fixture(autouse=True)

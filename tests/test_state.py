@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from conftest import run_main
 
-from tooling import state
+from tooling import production_state as state
 from tooling.errors import DataOpsError
 from tooling.settings import resolve
 

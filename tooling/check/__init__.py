@@ -16,8 +16,9 @@ from typing import Any
 
 from tooling.artifacts import load_manifest, read_json
 from tooling.check import conventions
+from tooling.check.context import Context, Finding
 from tooling.check.conventions import PRESETS, Convention
-from tooling.check.rules import RULES, Context, Finding, Rule
+from tooling.check.rules import RULES, Rule
 from tooling.errors import DataOpsError, UsageError
 
 SEVERITIES = ("error", "warn")

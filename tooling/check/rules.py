@@ -10,122 +10,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tooling.check import pii_trace
-from tooling.check.conventions import PRESETS, Convention
-from tooling.manifest import LAYER_ORDER, ManifestGraph
-from tooling.manifest import layer as manifest_layer
-
-LAYERS = LAYER_ORDER
-
-
-@dataclass
-class Finding:
-    rule: str
-    node: str
-    path: str | None
-    message: str
-    severity: str = "error"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "severity": self.severity,
-            "node": self.node,
-            "path": self.path,
-            "message": self.message,
-        }
-
-
-@dataclass
-class Context:
-    manifest: Mapping[str, Any]
-    catalog: Mapping[str, Any] | None
-    project: str
-    models: dict[str, dict[str, Any]]
-    sources: dict[str, dict[str, Any]]
-    all_nodes: dict[str, dict[str, Any]]
-    graph: ManifestGraph
-    convention: Convention = PRESETS["dataops"]
-    _coverage: tuple[int, int] = (0, 0)
-
-    @classmethod
-    def build(
-        cls,
-        manifest: Mapping[str, Any],
-        catalog: Mapping[str, Any] | None,
-        *,
-        convention: Convention | None = None,
-        packages: bool | list[str] = False,
-    ) -> Context:
-        """The project's own models and sources (plus those of ``packages``: True for
-        every package, or a list of package names)."""
-        nodes: dict[str, dict[str, Any]] = dict(manifest.get("nodes") or {})
-        sources: dict[str, dict[str, Any]] = dict(manifest.get("sources") or {})
-        graph = ManifestGraph.of(manifest)
-        project = graph.project_name
-        if not project:
-            packages = Counter(
-                n.get("package_name") for n in nodes.values() if n.get("resource_type") == "model"
-            )
-            project = packages.most_common(1)[0][0] if packages else ""
-
-        def checked(entry: Mapping[str, Any]) -> bool:
-            package = entry.get("package_name")
-            if package == project or packages is True:
-                return True
-            return isinstance(packages, list) and package in packages
-
-        models = {
-            uid: n for uid, n in nodes.items() if n.get("resource_type") == "model" and checked(n)
-        }
-        own_sources = {uid: s for uid, s in sources.items() if checked(s)}
-        if not manifest.get("child_map"):
-            manifest = {**manifest, "child_map": graph.children}
-        return cls(
-            manifest=manifest,
-            catalog=catalog,
-            project=project,
-            models=models,
-            sources=own_sources,
-            all_nodes={**nodes, **sources},
-            graph=graph,
-            convention=convention or PRESETS["dataops"],
-        )
-
-    def layer(self, node: Mapping[str, Any]) -> str | None:
-        """The node's layer under this project's convention (its folder under the model path)."""
-        return manifest_layer(node, self.convention.layers)
-
-    def column_coverage(self) -> float | None:
-        documented, total = self._coverage
-        return round(100.0 * documented / total, 1) if total else None
-
-
-def parents(node: Mapping[str, Any]) -> list[str]:
-    return list((node.get("depends_on") or {}).get("nodes") or [])
-
-
-def _finding(rule: str, node: Mapping[str, Any], message: str) -> Finding:
-    return Finding(
-        rule=rule,
-        node=str(node.get("unique_id")),
-        path=node.get("original_file_path"),
-        message=message,
-    )
-
-
-def _config(node: Mapping[str, Any]) -> Mapping[str, Any]:
-    return node.get("config") or {}
-
-
-# --- rules ---------------------------------------------------------------------------
-
-Result = tuple[int, list[Finding]]
+from tooling.check.context import LAYERS, Context, Finding, Result, finding, node_config, parents
 
 
 def naming(ctx: Context, options: Mapping[str, Any]) -> Result:
@@ -141,7 +31,7 @@ def naming(ctx: Context, options: Mapping[str, Any]) -> Result:
             claimed = conv.claims(name)
             folders = ", ".join(f for fs in conv.folders.values() for f in fs)
             out.append(
-                _finding(
+                finding(
                     "naming",
                     node,
                     f"{name} is named like a {claimed[0]} model but is not in a "
@@ -156,7 +46,7 @@ def naming(ctx: Context, options: Mapping[str, Any]) -> Result:
         if patterns and not any(fnmatch.fnmatchcase(name, p) for p in patterns):
             place = f"{fqn[1]}/{folder}/" if folder else f"{fqn[1]}/"
             out.append(
-                _finding(
+                finding(
                     "naming",
                     node,
                     f"{name} is in {place} and should match {' or '.join(patterns)} "
@@ -172,7 +62,7 @@ def source_outside_staging(ctx: Context, options: Mapping[str, Any]) -> Result:
         srcs = [p for p in parents(node) if p.startswith("source.")]
         if srcs and ctx.layer(node) != "staging":
             out.append(
-                _finding(
+                finding(
                     "source-outside-staging",
                     node,
                     f"calls source() ({', '.join(srcs)}) outside staging; only staging "
@@ -196,7 +86,7 @@ def layer_order(ctx: Context, options: Mapping[str, Any]) -> Result:
                 later.append(f"{parent_id} ({theirs})")
         if later:
             out.append(
-                _finding(
+                finding(
                     "layer-order",
                     node,
                     f"{mine} model refs a later layer: {', '.join(later)}",
@@ -218,7 +108,7 @@ def direct_join_to_source(ctx: Context, options: Mapping[str, Any]) -> Result:
                 else (f"mart selects straight from {', '.join(srcs)}")
             )
             out.append(
-                _finding(
+                finding(
                     "direct-join-to-source",
                     node,
                     f"{what}; go through a staging model instead",
@@ -229,7 +119,7 @@ def direct_join_to_source(ctx: Context, options: Mapping[str, Any]) -> Result:
 
 def model_description(ctx: Context, options: Mapping[str, Any]) -> Result:
     out = [
-        _finding("model-description", node, f"{node.get('name')} has no description")
+        finding("model-description", node, f"{node.get('name')} has no description")
         for node in ctx.models.values()
         if not str(node.get("description") or "").strip()
     ]
@@ -255,7 +145,7 @@ def column_docs(ctx: Context, options: Mapping[str, Any]) -> Result:
         if coverage < minimum:
             shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
             out.append(
-                _finding(
+                finding(
                     "column-docs",
                     node,
                     f"{coverage:.0f}% of columns documented ({documented}/{len(columns)}); "
@@ -273,7 +163,7 @@ def primary_key_test(ctx: Context, options: Mapping[str, Any]) -> Result:
     for uid, node in ctx.models.items():
         if not ctx.graph.has_primary_key_test(uid, combination):
             out.append(
-                _finding(
+                finding(
                     "primary-key-test",
                     node,
                     "no primary-key test: unique + not_null on one column, or a "
@@ -286,9 +176,9 @@ def primary_key_test(ctx: Context, options: Mapping[str, Any]) -> Result:
 def mart_contract(ctx: Context, options: Mapping[str, Any]) -> Result:
     marts = [n for n in ctx.models.values() if ctx.layer(n) == "marts"]
     out = [
-        _finding("mart-contract", node, "mart without an enforced contract (contract: enforced)")
+        finding("mart-contract", node, "mart without an enforced contract (contract: enforced)")
         for node in marts
-        if not ((_config(node).get("contract") or {}).get("enforced"))
+        if not ((node_config(node).get("contract") or {}).get("enforced"))
     ]
     return len(marts), out
 
@@ -304,18 +194,18 @@ def mart_grants(ctx: Context, options: Mapping[str, Any]) -> Result:
     grants somewhere (it manages access in dbt, so every mart must say).
     """
     adapter = str((ctx.manifest.get("metadata") or {}).get("adapter_type") or "")
-    declares = any(_config(n).get("grants") for n in ctx.models.values())
+    declares = any(node_config(n).get("grants") for n in ctx.models.values())
     if adapter in NO_GRANTS and not declares:
         return 0, []
     marts = [n for n in ctx.models.values() if ctx.layer(n) == "marts"]
     out = [
-        _finding(
+        finding(
             "mart-grants",
             node,
             "mart declares no readers (grants: {select: [roles]} in its config)",
         )
         for node in marts
-        if not ((_config(node).get("grants") or {}).get("select"))
+        if not ((node_config(node).get("grants") or {}).get("select"))
     ]
     return len(marts), out
 
@@ -332,10 +222,10 @@ def _has_threshold(freshness: Any) -> bool:
 def source_freshness(ctx: Context, options: Mapping[str, Any]) -> Result:
     out = []
     for source in ctx.sources.values():
-        fresh = source.get("freshness") or _config(source).get("freshness")
+        fresh = source.get("freshness") or node_config(source).get("freshness")
         if not _has_threshold(fresh):
             out.append(
-                _finding(
+                finding(
                     "source-freshness",
                     source,
                     f"source {source.get('source_name')}.{source.get('name')} has no "
@@ -346,7 +236,7 @@ def source_freshness(ctx: Context, options: Mapping[str, Any]) -> Result:
             options.get("allow_metadata_freshness", False)
         ):
             out.append(
-                _finding(
+                finding(
                     "source-freshness",
                     source,
                     f"source {source.get('source_name')}.{source.get('name')} has freshness "
@@ -359,10 +249,10 @@ def source_freshness(ctx: Context, options: Mapping[str, Any]) -> Result:
 def model_owner(ctx: Context, options: Mapping[str, Any]) -> Result:
     out = []
     for node in ctx.models.values():
-        config = _config(node)
+        config = node_config(node)
         meta = {**(node.get("meta") or {}), **(config.get("meta") or {})}
         if not (meta.get("owner") or config.get("group") or node.get("group")):
-            out.append(_finding("model-owner", node, "no owner: set meta.owner or a group"))
+            out.append(finding("model-owner", node, "no owner: set meta.owner or a group"))
     return len(ctx.models), out
 
 
@@ -425,7 +315,7 @@ def hardcoded_relation(ctx: Context, options: Mapping[str, Any]) -> Result:
         found = hardcoded_relations(str(node.get("raw_code")))
         if found:
             out.append(
-                _finding(
+                finding(
                     "hardcoded-relation",
                     node,
                     f"hard-coded relation(s) {', '.join(sorted(set(found)))}; use ref() or "
@@ -469,7 +359,7 @@ def pii_to_mart(ctx: Context, options: Mapping[str, Any]) -> Result:
         )
         if exposures is not None:
             return checked, [
-                _finding(
+                finding(
                     "pii-to-mart", ctx.all_nodes.get(e.mart, {"unique_id": e.mart}), e.message()
                 )
                 for e in exposures
@@ -492,7 +382,7 @@ def pii_to_mart(ctx: Context, options: Mapping[str, Any]) -> Result:
             node = ctx.all_nodes.get(node_id, {})
             if node.get("resource_type") == "model" and ctx.layer(node) == "marts":
                 out.append(
-                    _finding(
+                    finding(
                         "pii-to-mart",
                         node,
                         f"column {reached} is PII in {source_id} and reaches this mart "

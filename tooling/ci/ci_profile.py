@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from tooling import state as state_mod
+from tooling import production_state as state_mod
 from tooling.ci.paths import CiPaths
 from tooling.errors import DataOpsError
 from tooling.settings import Settings

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tooling import state as state_mod
+from tooling import production_state as state_mod
 from tooling.ci.paths import CiPaths
 from tooling.errors import DataOpsError
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tooling import state as state_mod
+from tooling import production_state as state_mod
 from tooling.ci.paths import CiPaths
 from tooling.errors import DataOpsError
 from tooling.settings import Settings

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ingestion.redact import redact_value
-from tooling import state as state_mod
+from tooling import production_state as state_mod
 from tooling.artifacts import read_json, read_run_results
 from tooling.ci import diff as diff_mod
 from tooling.ci import pr_report

@@ -47,7 +47,7 @@ def status(
 ) -> None:
     """Print the open incidents (exit 0 either way; use --format json for machines)."""
     from tooling.monitor.config import load as monitor_settings
-    from tooling.monitor.html_report import connect_read, incidents_as_dicts, open_incidents
+    from tooling.monitor.history import connect_read, incidents_as_dicts, open_incidents
 
     settings = STATE.settings(project_dir=project_dir, warehouse=warehouse, require_project=False)
     config = monitor_settings(settings, store=store)

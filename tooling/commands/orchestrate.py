@@ -116,7 +116,7 @@ def record(
     if started.tzinfo is None:
         started = started.replace(tzinfo=UTC)
     settings = STATE.settings(project_dir=project_dir, target=target, warehouse=warehouse)
-    from tooling.orchestration.record import record_orchestrated_run
+    from tooling.orchestration.dag_run import record_orchestrated_run
 
     run = record_orchestrated_run(settings, run_id=run_id, artifacts=artifacts, started_at=started)
     console.print(run.outcome.summary(), markup=False, soft_wrap=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tooling import state as state_mod
+from tooling import production_state as state_mod
 from tooling.console import console
 from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars, Warehouse
 

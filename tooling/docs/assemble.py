@@ -77,7 +77,7 @@ def build_docs(
     if (target / "index.html").is_file():
         dbt_dir = copy_dbt_docs(target, out / "dbt")
     site = build_site(manifest, catalog, run_results, out, levels=levels)
-    # No injected script runs: escaped inline JSON, a CSP on every page (issue 13).
+    # No injected script runs: escaped inline JSON, a CSP on every page.
     if dbt_dir is not None:
         harden.harden_dbt_site(dbt_dir, manifest, catalog)
     harden.harden_tree(out, skip=out / "dbt")

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tooling.lineage.columns import ColumnLineage
 from tooling.lineage.graph import LineageGraph
+from tooling.lineage.model_columns import ColumnLineage
 
 Key = tuple[str, str]  # (node or relation, lower-cased column)
 

@@ -2,16 +2,17 @@
 
 Layers are the longest path from the roots of the drawn subgraph; nodes in a
 layer are ordered by the mean position of their parents (one barycentre pass),
-which keeps most edges short. Every string is escaped here.
+which keeps most edges short. Elements are written (and escaped) by ``tooling/svg.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from tooling.lineage.graph import LineageGraph
+from tooling.svg import svg, tag
 
 NODE_W = 210
 NODE_H = 26
@@ -64,11 +65,15 @@ def render_svg(
     }
     width = PAD * 2 + (max(columns) + 1) * (NODE_W + GAP_X) - GAP_X
     height = PAD * 2 + max(len(m) for m in columns.values()) * (NODE_H + GAP_Y) - GAP_Y
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="graph" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(title)}">'
-    ]
+    root = {
+        "class": "graph",
+        "width": width,
+        "height": height,
+        "viewBox": f"0 0 {width} {height}",
+        "role": "img",
+        "aria-label": title,
+    }
+    parts: list[Markup] = []
     for uid in sorted(nodes):
         x1, y1 = xy[uid]
         for child in graph.children.get(uid, []):
@@ -77,17 +82,22 @@ def render_svg(
             x2, y2 = xy[child]
             sx, sy, ex, ey = x1 + NODE_W, y1 + NODE_H / 2, x2, y2 + NODE_H / 2
             mid = (sx + ex) / 2
-            parts.append(f'<path class="edge" d="M{sx},{sy} C{mid},{sy} {mid},{ey} {ex},{ey}"/>')
+            parts.append(
+                tag("path", {"class": "edge", "d": f"M{sx},{sy} C{mid},{sy} {mid},{ey} {ex},{ey}"})
+            )
     for uid in sorted(nodes):
         node = graph.nodes[uid]
         x, y = xy[uid]
         label = node.label if len(node.label) <= MAX_LABEL else node.label[: MAX_LABEL - 1] + "…"
         cls = f"node {node.resource_type}" + (" focus" if uid == focus else "")
+        box = {"x": x, "y": y, "width": NODE_W, "height": NODE_H, "rx": 5}
         parts.append(
-            f'<a href="{escape(href(uid))}" class="{escape(cls)}" data-id="{escape(uid)}">'
-            f"<title>{escape(node.label)} ({escape(node.resource_type)})</title>"
-            f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="5"/>'
-            f'<text x="{x + 8}" y="{y + NODE_H / 2 + 4}">{escape(label)}</text></a>'
+            tag(
+                "a",
+                {"href": href(uid), "class": cls, "data-id": uid},
+                tag("title", None, f"{node.label} ({node.resource_type})"),
+                tag("rect", box),
+                tag("text", {"x": x + 8, "y": y + NODE_H / 2 + 4}, label),
+            )
         )
-    parts.append("</svg>")
-    return Markup("".join(parts))
+    return svg(root, parts)

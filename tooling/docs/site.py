@@ -18,19 +18,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment
 
 from tooling.docs.column_graph import column_graph
 from tooling.docs.graph_page import graph_data, script_json
 from tooling.docs.graph_svg import render_svg
-from tooling.lineage.columns import (
-    ColumnLineage,
-    column_children,
-    compute_column_lineage,
-    lineage_counts,
-    relation_columns,
-)
+from tooling.jinja_env import environment
+from tooling.lineage.columns import column_children, compute_column_lineage, lineage_counts
 from tooling.lineage.graph import GRAPH_SECTIONS, LineageGraph, build_graph, neighbourhood
+from tooling.lineage.model_columns import ColumnLineage
+from tooling.lineage.relations import relation_columns
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 # Third-party files shipped with the site, with their licences (see README).
@@ -105,12 +102,7 @@ def page_name(uid: str) -> str:
 
 
 def _env() -> Environment:
-    return Environment(
-        loader=PackageLoader("tooling.docs", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return environment("tooling.docs")
 
 
 def _meta(entry: dict[str, Any]) -> dict[str, Any]:

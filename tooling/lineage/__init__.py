@@ -3,13 +3,7 @@
 Plain functions over the artifact dicts: no printing, no dbt calls.
 """
 
-from tooling.lineage.columns import (
-    ColumnLineage,
-    ColumnRef,
-    compute_column_lineage,
-    model_column_lineage,
-    trace_column,
-)
+from tooling.lineage.columns import compute_column_lineage, trace_column
 from tooling.lineage.graph import (
     LineageGraph,
     build_graph,
@@ -18,6 +12,7 @@ from tooling.lineage.graph import (
     resolve_node,
     to_mermaid,
 )
+from tooling.lineage.model_columns import ColumnLineage, ColumnRef, model_column_lineage
 from tooling.lineage.pii import PiiExposure, pii_exposures
 
 __all__ = [

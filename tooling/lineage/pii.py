@@ -9,7 +9,7 @@ Masking is recognised in two ways:
 - in the SQL: the value passes through a hash function (md5, sha1/sha2/sha256/
   sha512, standard_hash, farm_fingerprint, hash ...), a predicate whose result is
   a boolean (``x is not null``, comparisons, ``in``, ``like``), or ``count`` /
-  ``length`` (see ``tooling.lineage.columns``);
+  ``length`` (see ``tooling.lineage.model_columns``);
 - by declaration: a column on the path whose meta says ``pii`` is one of
   ``hashed``, ``masked``, ``redacted``, ``anonymised``/``anonymized``,
   ``pseudonymised``/``pseudonymized``, ``tokenised``/``tokenized`` or ``false``
@@ -25,7 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tooling.lineage.columns import ColumnLineage, compute_column_lineage
+from tooling.lineage.columns import compute_column_lineage
+from tooling.lineage.model_columns import ColumnLineage
 
 MASKED_VALUES = frozenset(
     {

@@ -6,12 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tooling.errors import UsageError
-from tooling.lineage.columns import (
-    ColumnTrace,
-    compute_column_lineage,
-    relation_columns,
-    trace_column,
-)
+from tooling.lineage.columns import ColumnTrace, compute_column_lineage, trace_column
 from tooling.lineage.graph import (
     LineageGraph,
     build_graph,
@@ -21,6 +16,7 @@ from tooling.lineage.graph import (
     to_mermaid,
     walk,
 )
+from tooling.lineage.relations import relation_columns
 
 
 @dataclass

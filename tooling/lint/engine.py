@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tooling.lint import dbt_context
+from tooling.lint import dbt_macros
 
 CACHE_VERSION = 1
 CACHE_NAME = ".dataops-lint-cache.json"
@@ -58,9 +58,14 @@ def _sha(text: str | bytes) -> str:
 
 def _code_hash() -> str:
     here = Path(__file__).resolve().parent
-    return _sha(
-        b"".join((here / n).read_bytes() for n in ("engine.py", "templater.py", "dbt_context.py"))
+    files = (
+        "engine.py",
+        "templater.py",
+        "dbt_context.py",
+        "dbt_macros.py",
+        "dbt_stand_ins.py",
     )
+    return _sha(b"".join((here / n).read_bytes() for n in files))
 
 
 class Cache:
@@ -185,7 +190,7 @@ def _file_config(linter: Any, path: str) -> tuple[str, Any, str]:
     return raw, config, "utf-8"
 
 
-def _prepare(config: Any, world: dbt_context.World, *, fix: bool, nested: bool) -> None:
+def _prepare(config: Any, world: dbt_macros.World, *, fix: bool, nested: bool) -> None:
     from sqlfluff.core import Linter
 
     _STATE.update(
@@ -205,7 +210,7 @@ def run(
     root: Path,
     config: Any,
     config_text: str,
-    world: dbt_context.World,
+    world: dbt_macros.World,
     settings_key: str,
     fix: bool = False,
     processes: int | None = None,

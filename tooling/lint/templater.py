@@ -24,10 +24,10 @@ from sqlfluff.core.plugin import hookimpl
 from sqlfluff.core.templaters.base import TemplatedFile
 from sqlfluff.core.templaters.jinja import JinjaTemplater
 
-from tooling.lint import dbt_context
+from tooling.lint import dbt_context, dbt_macros
 
 MODEL_FILENAME = "<dataops-model>"
-_WORLDS: dict[str, dbt_context.World] = {}
+_WORLDS: dict[str, dbt_macros.World] = {}
 _SETTINGS: dict[str, tuple[dict[str, Any], dbt_context.Target]] = {}
 _RENDERERS: dict[str, dbt_context.Renderer] = {}
 
@@ -39,11 +39,11 @@ def configure(project_dir: str, cli_vars: Mapping[str, Any], target: dbt_context
     _RENDERERS.pop(key, None)
 
 
-def world_for(project_dir: str, *, reload: bool = False) -> dbt_context.World:
+def world_for(project_dir: str, *, reload: bool = False) -> dbt_macros.World:
     """The project's macros, loaded once per process (again with ``reload``)."""
     key = str(Path(project_dir).resolve())
     if reload or key not in _WORLDS:
-        _WORLDS[key] = dbt_context.load_world(Path(key))
+        _WORLDS[key] = dbt_macros.load_world(Path(key))
     return _WORLDS[key]
 
 

@@ -2,46 +2,67 @@
 
 Every data point is one element with a class (``point`` on line charts,
 ``bar`` on bar charts) and ``data-*`` attributes, so a browser test can count
-them and read their values.
+them and read their values. Elements are written by ``tooling/svg.py``.
 """
 
 from __future__ import annotations
 
-from html import escape
+from markupsafe import Markup
+
+from tooling.svg import number, svg, tag
 
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f")
 WIDTH, HEIGHT = 720, 260
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 40
 
 
-def _fmt(value: float) -> str:
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
-
-
-def _axis(y_max: float, y_label: str) -> list[str]:
+def _axis(y_max: float, y_label: str) -> list[Markup]:
     parts = [
-        f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH - RIGHT}" y2="{HEIGHT - BOTTOM}" '
-        'stroke="#999"/>',
-        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{HEIGHT - BOTTOM}" stroke="#999"/>',
+        tag(
+            "line",
+            {"x1": LEFT, "y1": HEIGHT - BOTTOM, "x2": WIDTH - RIGHT, "y2": HEIGHT - BOTTOM}
+            | {"stroke": "#999"},
+        ),
+        tag("line", {"x1": LEFT, "y1": TOP, "x2": LEFT, "y2": HEIGHT - BOTTOM, "stroke": "#999"}),
     ]
     for i in range(5):
         value = y_max * i / 4
         y = HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * i / 4
         parts.append(
-            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">'
-            f"{_fmt(value)}</text>"
+            tag(
+                "text",
+                {"x": LEFT - 6, "y": f"{y + 4:.1f}", "text-anchor": "end", "font-size": 11},
+                number(value),
+            )
         )
         parts.append(
-            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#eee"/>'
+            tag(
+                "line",
+                {"x1": LEFT, "y1": f"{y:.1f}", "x2": WIDTH - RIGHT, "y2": f"{y:.1f}"}
+                | {"stroke": "#eee"},
+            )
         )
+    middle = f"{TOP + (HEIGHT - TOP - BOTTOM) / 2:.0f}"
     parts.append(
-        f'<text x="12" y="{TOP + (HEIGHT - TOP - BOTTOM) / 2:.0f}" font-size="11" '
-        f'transform="rotate(-90 12 {TOP + (HEIGHT - TOP - BOTTOM) / 2:.0f})" '
-        f'text-anchor="middle">{escape(y_label)}</text>'
+        tag(
+            "text",
+            {"x": 12, "y": middle, "font-size": 11, "transform": f"rotate(-90 12 {middle})"}
+            | {"text-anchor": "middle"},
+            y_label,
+        )
     )
     return parts
+
+
+def _root(chart_id: str, height: int) -> dict[str, object]:
+    return {
+        "class": "chart-svg",
+        "id": chart_id,
+        "viewBox": f"0 0 {WIDTH} {height}",
+        "width": WIDTH,
+        "height": height,
+        "role": "img",
+    }
 
 
 def line_chart(
@@ -52,7 +73,7 @@ def line_chart(
     *,
     y_max: float | None = None,
     point_colours: list[str | None] | None = None,
-) -> str:
+) -> Markup:
     """One polyline and one circle per (series, x) with a value."""
     values = [v for vals in series.values() for v in vals if v is not None]
     y_max = y_max or (max(values, default=1.0) * 1.1 or 1.0)
@@ -65,70 +86,64 @@ def line_chart(
     def y_at(v: float) -> float:
         return HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * (v / y_max)
 
-    parts = [
-        f'<svg class="chart-svg" id="{chart_id}" xmlns="http://www.w3.org/2000/svg" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img">',
-        *_axis(y_max, y_label),
-    ]
+    parts = _axis(y_max, y_label)
     step = max(1, n // 8)
     for i, label in enumerate(x_labels):
         if i % step == 0:
             parts.append(
-                f'<text x="{x_at(i):.1f}" y="{HEIGHT - BOTTOM + 16}" font-size="10" '
-                f'text-anchor="middle">{escape(label)}</text>'
+                tag(
+                    "text",
+                    {"x": f"{x_at(i):.1f}", "y": HEIGHT - BOTTOM + 16, "font-size": 10}
+                    | {"text-anchor": "middle"},
+                    label,
+                )
             )
     legend_y = TOP + 4
     for s_index, (name, vals) in enumerate(series.items()):
         color = PALETTE[s_index % len(PALETTE)]
-        coords = [(x_at(i), y_at(v), v) for i, v in enumerate(vals) if v is not None]
+        coords = [(x_at(i), y_at(v)) for i, v in enumerate(vals) if v is not None]
         if len(coords) > 1:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in coords)
-            parts.append(f'<polyline points="{path}" fill="none" stroke="{color}"/>')
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+            parts.append(tag("polyline", {"points": path, "fill": "none", "stroke": color}))
         for i, v in enumerate(vals):
             if v is None:
                 continue
             fill = (point_colours[i] if point_colours else None) or color
-            parts.append(
-                f'<circle class="point" cx="{x_at(i):.1f}" cy="{y_at(v):.1f}" r="3.5" '
-                f'fill="{fill}" data-series="{escape(name)}" data-x="{escape(x_labels[i])}" '
-                f'data-y="{v}"><title>{escape(name)} {escape(x_labels[i])}: {_fmt(v)}</title>'
-                "</circle>"
-            )
+            attrs = {"class": "point", "cx": f"{x_at(i):.1f}", "cy": f"{y_at(v):.1f}", "r": 3.5}
+            attrs |= {"fill": fill, "data-series": name, "data-x": x_labels[i], "data-y": v}
+            title = tag("title", None, f"{name} {x_labels[i]}: {number(v)}")
+            parts.append(tag("circle", attrs, title))
         if len(series) > 1:
-            parts.append(
-                f'<text x="{LEFT + 8 + 110 * (s_index % 6)}" y="{legend_y + 12 * (s_index // 6)}" '
-                f'font-size="10" fill="{color}">{escape(name[:18])}</text>'
-            )
-    parts.append("</svg>")
-    return "".join(parts)
+            x = LEFT + 8 + 110 * (s_index % 6)
+            y = legend_y + 12 * (s_index // 6)
+            parts.append(tag("text", {"x": x, "y": y, "font-size": 10, "fill": color}, name[:18]))
+    return svg(_root(chart_id, HEIGHT), parts)
 
 
-def bar_chart(chart_id: str, bars: list[tuple[str, float, str | None]], y_label: str) -> str:
+def bar_chart(chart_id: str, bars: list[tuple[str, float, str | None]], y_label: str) -> Markup:
     """Horizontal bars: (label, value, css colour or None)."""
     row = 22
     height = TOP + BOTTOM + row * max(len(bars), 1)
     v_max = max((v for _, v, _ in bars), default=1.0) or 1.0
     label_w = 260
     span = WIDTH - label_w - RIGHT - 60
-    parts = [
-        f'<svg class="chart-svg" id="{chart_id}" xmlns="http://www.w3.org/2000/svg" '
-        f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" role="img">',
-        f'<text x="{label_w}" y="{height - 8}" font-size="11">{escape(y_label)}</text>',
-    ]
+    parts = [tag("text", {"x": label_w, "y": height - 8, "font-size": 11}, y_label)]
     for i, (label, value, color) in enumerate(bars):
         y = TOP + i * row
         w = max(span * value / v_max, 1.0)
         parts.append(
-            f'<text x="{label_w - 6}" y="{y + 14}" font-size="11" text-anchor="end">'
-            f"{escape(label[-40:])}</text>"
+            tag(
+                "text",
+                {"x": label_w - 6, "y": y + 14, "font-size": 11, "text-anchor": "end"},
+                label[-40:],
+            )
         )
+        attrs = {"class": "bar", "x": label_w, "y": y + 3, "width": f"{w:.1f}", "height": row - 6}
+        attrs |= {"fill": color or PALETTE[0], "data-label": label, "data-value": value}
+        parts.append(tag("rect", attrs, tag("title", None, f"{label}: {number(value)}")))
         parts.append(
-            f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row - 6}" '
-            f'fill="{color or PALETTE[0]}" data-label="{escape(label)}" data-value="{value}">'
-            f"<title>{escape(label)}: {_fmt(value)}</title></rect>"
+            tag(
+                "text", {"x": f"{label_w + w + 4:.1f}", "y": y + 14, "font-size": 11}, number(value)
+            )
         )
-        parts.append(
-            f'<text x="{label_w + w + 4:.1f}" y="{y + 14}" font-size="11">{_fmt(value)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    return svg(_root(chart_id, height), parts)
