@@ -187,6 +187,15 @@ def test_stale_manifest_is_found_and_a_current_one_is_not(tmp_path: Path) -> Non
     assert stale_reason(proj, proj / "nowhere" / "manifest.json") == (
         f"no manifest.json at {proj / 'nowhere'}"
     )
+    # What .dbtignore names, dbt never parses: neither new nor edited files there count.
+    os.utime(proj / "macros" / "m.sql", (past, past))
+    (proj / ".dbtignore").write_text("# scratch work\nmodels/scratch/\n*.tmp.sql\n")
+    (proj / "models" / "scratch").mkdir()
+    (proj / "models" / "scratch" / "wip.sql").write_text("select 4")
+    (proj / "models" / "draft.tmp.sql").write_text("select 5")
+    assert stale_reason(proj, manifest_path) is None
+    (proj / "models" / "kept.sql").write_text("select 6")
+    assert stale_reason(proj, manifest_path) == "models/kept.sql is newer than manifest.json"
 
 
 def test_a_named_manifest_folder_is_never_rewritten(project: Path) -> None:

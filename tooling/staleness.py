@@ -88,6 +88,20 @@ def _manifest_files(manifest: Mapping[str, Any], project: str) -> set[str]:
     }
 
 
+def _dbtignore(root: str):
+    """A matcher of the project's ``.dbtignore`` (gitignore syntax, as dbt reads it
+    with pathspec), or None without one."""
+    try:
+        with open(os.path.join(root, ".dbtignore"), encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    import pathspec  # dbt's dependency: only paid for by projects with a .dbtignore
+
+    spec = pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    return lambda rel: spec.match_file(rel.replace(os.sep, "/"))
+
+
 def stale_reason(
     project_dir: Path, manifest_path: Path, manifest: Mapping[str, Any] | None = None
 ) -> str | None:
@@ -112,6 +126,10 @@ def stale_reason(
         PARSED_SUFFIXES,
         files,
     )
+    ignored = _dbtignore(root)
+    if ignored is not None:
+        # dbt skips what .dbtignore names: so does this test (dbt's own matcher).
+        files = [f for f in files if not ignored(os.path.relpath(f[0], root))]
     project_file = os.path.join(root, "dbt_project.yml")
     with contextlib.suppress(OSError):
         files.append((project_file, os.stat(project_file).st_mtime_ns))
