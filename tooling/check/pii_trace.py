@@ -1,9 +1,10 @@
-"""Column tracing for the PII rule, by column name through the layers.
+"""Column tracing for the PII rule: by column name through the layers, or exact.
 
-This is the one function the exact column lineage (``tooling/lineage/``) will
-replace: ``tooling.check.rules`` calls ``column_descendants`` through this
-module attribute, so swapping it (``pii_trace.column_descendants = exact``)
-changes the rule without touching it.
+``exact_pii_exposures`` follows exact column lineage (``tooling/lineage/``) when
+the manifest has compiled SQL; ``column_descendants`` is the by-name trail the
+rule falls back to. ``tooling.check.rules`` calls it through this module
+attribute, so swapping it (``pii_trace.column_descendants = other``) changes the
+rule without touching it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`dataops ci plan` / `ci run` / `ci diff` / `ci report`: slim CI against deferred production data.
+"""`dataops ci plan`, `ci run`, `ci diff`, `ci report`: slim CI against deferred production data.
 
 Each step reads what the one before saved in the CI folder (``paths.py``):
 the plan (``state:modified`` against the production state), the deferred build
