@@ -35,8 +35,14 @@ from typing import Any
 
 import yaml
 
-ADAPTER = "duckdb"
-ADAPTER_PREFIXES = (ADAPTER, "default")
+ADAPTER = "duckdb"  # the adapter a target without a readable profile renders for
+
+
+def adapter_prefixes(adapter: str) -> tuple[str, ...]:
+    """``adapter.dispatch``'s prefixes for an adapter type, as dbt searches them."""
+    return (adapter, "default")
+
+
 SECRET_PREFIX = "DBT_ENV_SECRET_"
 BLOCKS = {"macro", "materialization", "test", "docs"}
 
@@ -100,6 +106,8 @@ class World:
     project_vars: dict[str, Any]
     file_hashes: dict[str, str]
     problems: list[str]
+    # The adapter type whose internal macros are loaded (dbt.include.<adapter>).
+    adapter: str = ADAPTER
 
     @property
     def internal_order(self) -> list[str]:
@@ -180,10 +188,14 @@ def _first_line(exc: BaseException) -> str:
 
 
 @cache
-def _internal_roots() -> tuple[tuple[str, Path], ...]:
-    """dbt's internal packages for the adapter: (name, folder), adapter first."""
+def _internal_roots(adapter: str = ADAPTER) -> tuple[tuple[str, Path], ...]:
+    """dbt's internal packages for the adapter: (name, folder), adapter first.
+
+    An adapter whose dbt package is not installed (``uv sync --extra spark``)
+    gets the global project only: its own macros then resolve to ``default__``.
+    """
     out = []
-    for module in (f"dbt.include.{ADAPTER}", "dbt.include.global_project"):
+    for module in (f"dbt.include.{adapter}", "dbt.include.global_project"):
         spec = importlib.util.find_spec(module)
         if spec and spec.submodule_search_locations:
             folder = Path(next(iter(spec.submodule_search_locations)))
@@ -191,8 +203,9 @@ def _internal_roots() -> tuple[tuple[str, Path], ...]:
     return tuple(out)
 
 
-def load_world(project_dir: Path) -> World:
-    """Read the project, its installed packages and dbt's internal macros.
+def load_world(project_dir: Path, adapter: str = ADAPTER) -> World:
+    """Read the project, its installed packages and dbt's internal macros (those of
+    ``adapter``, the target's type, and the global project).
 
     A package folder that is not a dbt package (no dbt_project.yml) or whose
     files cannot be read is left out and named in ``problems``; the rest loads.
@@ -226,7 +239,7 @@ def load_world(project_dir: Path) -> World:
                 )
             except (OSError, yaml.YAMLError) as exc:
                 problems.append(f"{project_file}: {_first_line(exc)}")
-    for name, folder in _internal_roots():
+    for name, folder in _internal_roots(adapter):
         pdata = _read_yaml(folder / "dbt_project.yml")
         packages[name] = _load_package(
             name, folder, pdata, internal=True, hashes=hashes, problems=problems
@@ -246,6 +259,7 @@ def load_world(project_dir: Path) -> World:
         project_vars=dict(raw_vars) if isinstance(raw_vars, Mapping) else {},
         file_hashes=hashes,
         problems=problems,
+        adapter=adapter,
     )
 
 
@@ -268,6 +282,9 @@ class Relation:
     def render(self) -> str:
         return ".".join(f'"{p}"' for p in (self.database, self.schema, self.identifier) if p)
 
+    def _new(self, *parts: Any) -> Relation:
+        return type(self)(*parts)
+
     __str__ = render
 
     def __html__(self) -> str:
@@ -276,7 +293,7 @@ class Relation:
     def include(
         self, database: bool = True, schema: bool = True, identifier: bool = True
     ) -> Relation:
-        return Relation(
+        return self._new(
             self.database if database else None,
             self.schema if schema else None,
             self.identifier if identifier else None,
@@ -285,7 +302,7 @@ class Relation:
 
     def incorporate(self, **kwargs: Any) -> Relation:
         path = kwargs.get("path") or {}
-        return Relation(
+        return self._new(
             path.get("database", self.database),
             path.get("schema", self.schema),
             path.get("identifier", self.identifier),
@@ -312,6 +329,19 @@ class Relation:
         return cls(database, schema, identifier, type)
 
 
+class SparkRelation(Relation):
+    """dbt-spark's relations: ``schema.identifier``, no database, not quoted."""
+
+    def render(self) -> str:
+        return ".".join(p for p in (self.schema, self.identifier) if p)
+
+    __str__ = render
+
+
+def relation_class(adapter: str) -> type[Relation]:
+    return SparkRelation if adapter in ("spark", "databricks") else Relation
+
+
 class EmptyTable:
     """An agate-like table with no rows: what a query gives when nothing runs."""
 
@@ -334,13 +364,16 @@ class _Adapter:
     unsafe_callable = False
     alters_data = False
 
-    def __init__(self, dispatch: Callable[..., Any]) -> None:
+    def __init__(self, dispatch: Callable[..., Any], adapter: str = ADAPTER) -> None:
         self.dispatch = dispatch
+        self._type = adapter
 
     def type(self) -> str:
-        return ADAPTER
+        return self._type
 
     def quote(self, identifier: str) -> str:
+        if self._type in ("spark", "databricks"):
+            return f"`{identifier}`"
         return f'"{identifier}"'
 
     def quote_as_configured(self, identifier: str, quote_key: str) -> str:
@@ -433,12 +466,14 @@ def _modules() -> _Lazy:
     return _Lazy(load)
 
 
-def _column() -> _Lazy:
+def _column(adapter: str = ADAPTER) -> _Lazy:
     """dbt-adapters' own ``Column`` (``api.Column.translate_type`` of the type macros).
 
     Loaded from its file: it needs only dbt_common, while importing its package
-    ``dbt.adapters.base`` costs about 1.5 s of CPU. dbt-duckdb's subclass changes
-    nothing ``translate_type`` reads.
+    ``dbt.adapters.base`` costs about 1.5 s of CPU. dbt-duckdb's and dbt-postgres'
+    subclasses change nothing ``translate_type`` reads; dbt-spark's translates no
+    type (``string`` stays ``string``, not ``TEXT``), and so does the class given
+    for a Spark target.
     """
 
     def load() -> Any:
@@ -452,7 +487,16 @@ def _column() -> _Lazy:
             module = importlib.util.module_from_spec(file_spec)  # type: ignore[arg-type]
             sys.modules[name] = module
             file_spec.loader.exec_module(module)  # type: ignore[union-attr]
-        return sys.modules[name].Column
+        base = sys.modules[name].Column
+        if adapter not in ("spark", "databricks"):
+            return base
+
+        class SparkColumn(base):  # type: ignore[misc,valid-type]
+            @classmethod
+            def translate_type(cls, dtype: str) -> str:
+                return dtype
+
+        return SparkColumn
 
     return _Lazy(load)
 
@@ -501,6 +545,9 @@ class Target:
     database: str = "warehouse"
     profile_name: str = "default"
     threads: int = 1
+    # Read from a profile (else the defaults above): only then does its type pick
+    # the lint dialect.
+    from_profile: bool = field(default=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -581,6 +628,7 @@ def read_target(
             database=str(database),
             profile_name=profile,
             threads=int(fields.get("threads") or 1),
+            from_profile=True,
         )
     return Target(name=target_name or "dev", profile_name=profile)
 
@@ -653,7 +701,7 @@ class Renderer:
                     search = [root, macro_namespace]
             attempts = []
             for package in search:
-                for prefix in ADAPTER_PREFIXES:
+                for prefix in adapter_prefixes(world.adapter):
                     candidate = f"{prefix}__{macro_name}"
                     attempts.append(candidate if package is None else f"{package}.{candidate}")
                     found = lookup(package, candidate)
@@ -664,8 +712,10 @@ class Renderer:
                 f"{macro_namespace!r}; searched for: {', '.join(attempts)}"
             )
 
+        relation_cls = relation_class(world.adapter)
+
         def relation(name: str, schema: str | None = None, database: str | None = None) -> Relation:
-            return Relation(database or target.database, schema or target.schema, name)
+            return relation_cls(database or target.database, schema or target.schema, name)
 
         def ref(*args: str, **kwargs: Any) -> Relation:
             if not args or len(args) > 2:
@@ -673,7 +723,7 @@ class Renderer:
             return relation(args[-1])
 
         def source(source_name: str, table_name: str) -> Relation:
-            return Relation(target.database, source_name, table_name)
+            return relation_cls(target.database, source_name, table_name)
 
         def var(name: str, default: Any = _MISSING) -> Any:
             scoped = world.project_vars.get(root)
@@ -723,8 +773,8 @@ class Renderer:
         this = relation(stem)
         ctx.update(
             {
-                "adapter": _Adapter(dispatch),
-                "api": _Namespace(Relation=Relation, Column=_column()),
+                "adapter": _Adapter(dispatch, world.adapter),
+                "api": _Namespace(Relation=relation_cls, Column=_column(world.adapter)),
                 "builtins": _Namespace(ref=ref, source=source, config=config),
                 "config": config,
                 "database": target.database,
