@@ -16,7 +16,8 @@ if [ ! -f "$venv/.complete" ]; then
     echo "airflow-venv: creating $venv" >&2
     rm -rf "$venv"
     .tools/bin/uv venv --quiet --python "$python" "$venv" >&2
-    .tools/bin/uv pip install --quiet --python "$venv/bin/python" -r "$pins" >&2
+    # Compiled bytecode: Airflow starts a process per task (see ci/bootstrap.sh).
+    .tools/bin/uv pip install --quiet --compile-bytecode --python "$venv/bin/python" -r "$pins" >&2
     touch "$venv/.complete"
 fi
 echo "$venv/bin/python"

@@ -15,4 +15,8 @@ fi
 # keeps extras a previous run installed, so `make demo` after `make test` works offline.
 extras=()
 for extra in ${DATAOPS_EXTRAS:-}; do extras+=(--extra "$extra"); done
-.tools/bin/uv sync --frozen --quiet --inexact "${extras[@]}"
+# --compile-bytecode: the venv ships .pyc files. With PYTHONDONTWRITEBYTECODE=1 (set on
+# this machine and many CI runners) every process would otherwise recompile what it
+# imports: measured, `dbt --version` 4.0 s -> 2.3 s CPU, `dataops --version` 0.46 -> 0.26 s,
+# for ~35 s once at install (a second sync only checks: ~1 s).
+.tools/bin/uv sync --frozen --quiet --inexact --compile-bytecode "${extras[@]}"

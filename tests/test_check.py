@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from conftest import run_cli
 
-from tooling.check import RULES, lineage, parse_config, run_checks
+from tooling.check import RULES, parse_config, pii_trace, run_checks
 from tooling.errors import UsageError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
@@ -262,7 +262,7 @@ def test_pii_tracing_is_replaceable(clean: dict, monkeypatch: pytest.MonkeyPatch
             return [(M("fct_orders"), "contact")]
         return []
 
-    monkeypatch.setattr(lineage, "column_descendants", exact)
+    monkeypatch.setattr(pii_trace, "column_descendants", exact)
     assert rule_nodes(clean, "pii-to-mart") == {M("fct_orders")}
 
 

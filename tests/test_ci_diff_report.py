@@ -10,7 +10,7 @@ import pytest
 
 from tooling.ci.diff import diff, primary_key
 from tooling.ci.plan import ModifiedNode, Plan
-from tooling.ci.report import MARKER, build_report, render_markdown
+from tooling.ci.pr_report import MARKER, build_report, render_markdown
 from tooling.errors import DataOpsError
 
 UID = "model.p.fct_orders"

@@ -8,7 +8,7 @@ from lineage_fixture import col, manifest, model, rel, source
 
 from tooling.docs.site import build_site, page_name
 from tooling.lineage.graph import build_graph, resolve_node
-from tooling.lineage.report import node_lineage
+from tooling.lineage.query import node_lineage
 
 SRC = "source.proj.shop.orders"
 FCT = "model.proj.fct_orders"

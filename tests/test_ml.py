@@ -45,6 +45,14 @@ FEATURES = tuple(
 ML = ("--skip-ingest", "--select", "fct_customer_features+")
 LABEL_SQL = "then coalesce(labels.next_orders, 0) > 0"
 SHUFFLED_SQL = "then hash(customer_cutoffs.customer_id, customer_cutoffs.cutoff_date) % 2 = 0"
+# Every label false: the model must refuse to train on a single class.
+SINGLE_CLASS_SQL = "then false"
+SHARE_SQL = "cast(online_order_share as {{ type_double() }}) as online_order_share"
+# NaN in one feature for a seventh of the customers (NaN is not NULL: not_null passes it).
+NAN_SQL = (
+    "cast(case when customer_id % 7 = 0 then 'nan'::double else online_order_share end"
+    " as {{ type_double() }}) as online_order_share"
+)
 BLOCK_SKLEARN = """
 import importlib.abc, sys
 class _Block(importlib.abc.MetaPathFinder):
@@ -241,7 +249,23 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
         "fct_reorder_model_runs+",
         env={"PYTHONPATH": str(blocker)},
     )
+
+    sc.edit(features, LABEL_SQL, SINGLE_CLASS_SQL)
+    sc.build("single_class", *ML)
+    sc.edit(features, SINGLE_CLASS_SQL, LABEL_SQL)
+    # NaN reaches the feature mart: its range test stops the build before training; the
+    # model's own guard is then driven directly on the NaN rows the failed build left.
+    sc.edit(features, SHARE_SQL, NAN_SQL)
+    sc.build("nan_feature", *ML)
+    sc.build("nan_model", "--skip-ingest", "--select", "fct_reorder_model_runs+")
+    sc.snapshots["nan_rows"] = query(
+        sc.warehouse,
+        "select count(*) from marts.fct_customer_features where isnan(online_order_share)",
+    )[0][0]
+    sc.edit(features, NAN_SQL, SHARE_SQL)
     sc.snapshots["failed_scores"] = scores(sc.warehouse)
+    sc.build("restored", *ML)
+    assert sc.results["restored"].returncode == 0, ok(sc.results["restored"])
 
     add_shifted_day(landing, "2026-10-29")
     # The shifted day also lands in the holdout's label window, so the model may fail the
@@ -309,6 +333,11 @@ def test_shuffled_label_fails_the_gate_and_keeps_the_published_scores(scenario: 
     [
         ("too_few", "fct_reorder_model_runs: too few training rows"),
         ("no_sklearn", "fct_reorder_model_runs: scikit-learn (with numpy and joblib) is not"),
+        ("single_class", "fct_reorder_model_runs: the training labels have a single class"),
+        (
+            "nan_model",
+            "fct_reorder_model_runs: NaN or infinite values in feature(s) online_order_share",
+        ),
     ],
 )
 def test_bad_input_is_one_line_naming_the_model(scenario: Scenario, build: str, cause: str) -> None:
@@ -317,6 +346,17 @@ def test_bad_input_is_one_line_naming_the_model(scenario: Scenario, build: str, 
     lines = [line for line in result.stderr.splitlines() if cause in line]
     assert len(lines) == 1, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
+    assert scenario.snapshots["failed_scores"] == scenario.snapshots["second_scores"]
+
+
+def test_nan_feature_stops_the_build_at_the_feature_mart_test(scenario: Scenario) -> None:
+    result = scenario.results["nan_feature"]
+    assert result.returncode == 1
+    assert scenario.snapshots["nan_rows"] > 0
+    named = [line for line in result.stderr.splitlines() if "online_order_share" in line]
+    assert named, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert not [line for line in result.stderr.splitlines() if "ML gate failed" in line]
     assert scenario.snapshots["failed_scores"] == scenario.snapshots["second_scores"]
 
 

@@ -25,7 +25,7 @@ from tooling.monitor.alerts import mask_url, post
 from tooling.monitor.checks import MAD_TO_SIGMA, robust_band
 from tooling.monitor.config import MonitorConfig
 from tooling.monitor.config import load as load_monitor_config
-from tooling.monitor.report import History, render_html
+from tooling.monitor.html_report import History, render_html
 from tooling.settings import Settings
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)

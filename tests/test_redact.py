@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from ingestion import redact
-from tooling.ci.run import CiPaths, prepare_ci_warehouse, require_production_warehouse
+from tooling.ci.ci_warehouse import prepare_ci_warehouse, require_production_warehouse
+from tooling.ci.paths import CiPaths
 from tooling.errors import DataOpsError
 from tooling.monitor.alerts import mask_url, post
 from tooling.state import ProductionState

@@ -11,8 +11,8 @@ import yaml
 from conftest import REPO
 
 from tooling import settings as settings_mod
+from tooling.dbt_invoke import base_args, override_profiles_dir, prepare_environment
 from tooling.errors import UsageError
-from tooling.runner import base_args, override_profiles_dir, prepare_environment
 from tooling.staleness import stale_reason
 
 

@@ -177,7 +177,7 @@ def refresh_if_stale(
             note=f"warning: the manifest in {target_dir} is stale ({reason}); not re-parsed "
             "because --target-dir was given (run `dataops check --parse` to refresh it)",
         )
-    from tooling.runner import parse_manifest
+    from tooling.dbt_invoke import parse_manifest
 
     extra = [] if target_dir == settings.target_dir else ["--target-path", str(target_dir)]
     try:

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from tooling.artifacts import read_json
+from tooling.dbt_invoke import invoke
 from tooling.errors import DataOpsError
 from tooling.manifest import read_project_file
-from tooling.runner import invoke
 from tooling.settings import Settings
 
 STATE_ARTIFACTS = ("manifest.json", "run_results.json", "catalog.json")

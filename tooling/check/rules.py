@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tooling.check import lineage
+from tooling.check import pii_trace
 from tooling.check.conventions import PRESETS, Convention
 from tooling.manifest import LAYER_ORDER, ManifestGraph
 from tooling.manifest import layer as manifest_layer
@@ -244,7 +244,7 @@ def column_docs(ctx: Context, options: Mapping[str, Any]) -> Result:
             str(k).lower(): str((v or {}).get("description") or "").strip()
             for k, v in (node.get("columns") or {}).items()
         }
-        columns = set(declared) | lineage.node_columns(node, ctx.catalog)
+        columns = set(declared) | pii_trace.node_columns(node, ctx.catalog)
         if not columns:
             continue
         missing = sorted(c for c in columns if not declared.get(c))
@@ -461,7 +461,7 @@ def pii_to_mart(ctx: Context, options: Mapping[str, Any]) -> Result:
     }
     checked = len(pii_columns)
     if mode in ("auto", "exact") and tag == "pii":
-        exposures = lineage.exact_pii_exposures(
+        exposures = pii_trace.exact_pii_exposures(
             ctx.manifest,
             ctx.catalog,
             sorted({source_id for source_id, _ in pii_columns}),
@@ -486,7 +486,7 @@ def pii_to_mart(ctx: Context, options: Mapping[str, Any]) -> Result:
             ]
     out = []
     for source_id, column_name in sorted(pii_columns):
-        for node_id, reached in lineage.column_descendants(
+        for node_id, reached in pii_trace.column_descendants(
             ctx.manifest, ctx.catalog, source_id, column_name
         ):
             node = ctx.all_nodes.get(node_id, {})

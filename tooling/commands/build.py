@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from ingestion.errors import IngestionError
 from tooling.artifacts import disabled_models
-from tooling.build import BuildOutcome
-from tooling.build import build as run_build
 from tooling.console import BarProgress, console, err_console
 from tooling.errors import DataOpsError, UsageError
 from tooling.eventlog import LOG
-from tooling.ingest_run import relative
-from tooling.monitor import RecordOutcome, record_run
-from tooling.monitor.config import load as monitor_settings
 from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars, Warehouse
-from tooling.progress import BuildProgress
+
+if TYPE_CHECKING:
+    from tooling.monitor import RecordOutcome
+    from tooling.pipeline import BuildOutcome
 
 STATUSES = ("pass", "warn", "error", "skip", "no-op")
 
@@ -159,6 +157,14 @@ def build(
     profiles_dir: ProfilesDir = None,
 ) -> None:
     """Ingest new source files, then `dbt build` (seeds, models, snapshots, tests)."""
+    # The pipeline (DuckDB, the pydantic config, dbt) is imported here, not at start-up:
+    # `dataops check`, `lint` and `--help` should not pay for it.
+    from tooling.ingestion_runs import relative
+    from tooling.monitor import record_run
+    from tooling.monitor.config import load as monitor_settings
+    from tooling.pipeline import build as run_build
+    from tooling.progress import BuildProgress
+
     settings = STATE.settings(
         project_dir=project_dir,
         target=target,

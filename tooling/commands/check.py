@@ -90,10 +90,10 @@ def check(
     check_mod.parse_check_config(config, configured=configured)
     folder = (target_dir or settings.target_dir).resolve()
     if parse:
-        from tooling import runner
+        from tooling import dbt_invoke
 
         extra = [] if folder == settings.target_dir else ["--target-path", str(folder)]
-        runner.invoke(settings, ["parse"], quiet=True, extra=extra)
+        dbt_invoke.invoke(settings, ["parse"], quiet=True, extra=extra)
     manifest, catalog = check_mod.load_artifacts(folder)
     if not parse:
         refreshed = refresh_if_stale(settings, folder, manifest, reparse=target_dir is None)

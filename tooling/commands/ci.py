@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tooling.ci import report as report_mod
-from tooling.ci import run as ci_run
+from tooling.ci import pr_report
+from tooling.ci.paths import CiPaths, default_ci_dir
 from tooling.ci.plan import BUILDABLE, Plan, describe_counts
 from tooling.console import console, err_console
 from tooling.manifest import edges_from_pairs, walk
@@ -68,7 +68,7 @@ def _paths(
         project_dir=project_dir, target=target, profiles_dir=profiles_dir, vars=dbt_vars
     )
     state_dir = (state or settings.root / "ci" / "state").resolve()
-    out = (ci_dir or ci_run.default_ci_dir(settings)).resolve()
+    out = (ci_dir or default_ci_dir(settings)).resolve()
     return settings, state_dir, out
 
 
@@ -110,7 +110,9 @@ def plan(
     settings, state_dir, out = _paths(
         state, ci_dir, project_dir, target, profiles_dir=profiles_dir, dbt_vars=dbt_vars
     )
-    result = ci_run.plan(settings, state_dir=state_dir, full=full, ci_dir=out)
+    from tooling.ci import workflow  # DuckDB and dbt: not at start-up
+
+    result = workflow.plan(settings, state_dir=state_dir, full=full, ci_dir=out)
     if output_format is PlanFormat.json:
         print(json.dumps(result.to_dict(), indent=2))
         return
@@ -145,13 +147,15 @@ def run(
     settings, state_dir, out = _paths(
         state, ci_dir, project_dir, target, profiles_dir=profiles_dir, dbt_vars=dbt_vars
     )
-    outcome = ci_run.run(settings, state_dir=state_dir, full=full, ci_dir=out, quiet=quiet)
+    from tooling.ci import workflow  # DuckDB and dbt: not at start-up
+
+    outcome = workflow.run(settings, state_dir=state_dir, full=full, ci_dir=out, quiet=quiet)
     if outcome.nothing_to_build:
         console.print("no modified nodes: nothing to build")
     else:
         console.print(
             f"built {len(outcome.built)} nodes ({len(outcome.plan.modified)} modified) "
-            f"into {ci_run.CiPaths(out).warehouse} in {outcome.wall_seconds:.1f}s"
+            f"into {CiPaths(out).warehouse} in {outcome.wall_seconds:.1f}s"
         )
     for uid, causes in outcome.skipped.items():
         console.print(f"skipped: {uid} (failed upstream: {', '.join(causes) or 'unknown'})")
@@ -179,7 +183,9 @@ def diff(
 ) -> None:
     """Diff each modified model's CI build against production, inside DuckDB."""
     settings, state_dir, out = _paths(state, ci_dir, project_dir, target)
-    result = ci_run.run_diff(settings, state_dir=state_dir, ci_dir=out, downstream=downstream)
+    from tooling.ci import workflow  # DuckDB and dbt: not at start-up
+
+    result = workflow.run_diff(settings, state_dir=state_dir, ci_dir=out, downstream=downstream)
     if output_format is PlanFormat.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
         return
@@ -224,11 +230,13 @@ def report(
 ) -> None:
     """Write the pull-request report: impact, reasons, classes, data diffs, lint, graph."""
     settings, _, out = _paths(None, ci_dir, project_dir, target)
-    data = ci_run.make_report(settings, ci_dir=out, lint_json=lint_json, check_json=check_json)
+    from tooling.ci import workflow  # DuckDB and dbt: not at start-up
+
+    data = workflow.make_report(settings, ci_dir=out, lint_json=lint_json, check_json=check_json)
     text = (
         json.dumps(data, indent=2, default=str) + "\n"
         if output_format is ReportFormat.json
-        else report_mod.render_markdown(data)
+        else pr_report.render_markdown(data)
     )
     if out_file is not None:
         out_file.parent.mkdir(parents=True, exist_ok=True)

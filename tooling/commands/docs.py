@@ -52,7 +52,7 @@ def build(
         profiles_dir=profiles_dir,
         vars=dbt_vars,
     )
-    from tooling.docs.build import build_docs  # heavy (sqlglot, jinja): load on use
+    from tooling.docs.assemble import build_docs  # heavy (sqlglot, jinja): load on use
 
     if skip_dbt:
         refreshed = refresh_if_stale(settings, settings.target_dir)
@@ -93,7 +93,7 @@ def serve(
 ) -> None:
     """Serve the built sites (lineage at /, dbt docs at /dbt/) on loopback until Ctrl+C."""
     settings = STATE.settings(project_dir=project_dir, require_project=False)
-    from tooling.docs.build import default_out
+    from tooling.docs.assemble import default_out
     from tooling.docs.serve import make_server
 
     folder = (out or default_out(settings)).resolve()

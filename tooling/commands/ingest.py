@@ -11,20 +11,14 @@ from rich.table import Table
 
 from tooling.console import BarProgress, console, err_console
 from tooling.errors import UsageError
-from tooling.ingest_run import (
-    ingest_status,
-    relative,
-    results_rows,
-    run_ingest,
-    status_rows,
-    warnings,
-)
 from tooling.options import STATE, ProjectDir, SourcesFile, Warehouse
 
 app = typer.Typer(help="Land raw data (files, APIs, databases) in DuckDB.")
 
 
 def ingest_table(results: list, title: str = "Ingestion") -> Table:
+    from tooling.ingestion_runs import results_rows
+
     table = Table(title=title, title_justify="left")
     columns = (
         "table",
@@ -93,6 +87,9 @@ def ingest(
         landing_root=landing_root,
         require_project=False,
     )
+    # Ingestion (DuckDB, the pydantic config) is imported when it runs, not at start-up.
+    from tooling.ingestion_runs import relative, run_ingest, warnings
+
     with BarProgress(enabled=not dry_run) as progress:
         results = run_ingest(
             settings,
@@ -123,6 +120,8 @@ def status(
     settings = STATE.settings(
         project_dir=project_dir, warehouse=warehouse, sources=sources, require_project=False
     )
+    from tooling.ingestion_runs import ingest_status, status_rows
+
     statuses = ingest_status(settings)
     if output == "json":
         print(json.dumps([s.as_dict() for s in statuses], indent=2))

@@ -15,7 +15,7 @@ from tooling.console import console, err_console
 
 if TYPE_CHECKING:
     from tooling.lineage.columns import ColumnTrace
-    from tooling.lineage.report import NodeTree
+    from tooling.lineage.query import NodeTree
 from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars
 from tooling.staleness import refresh_if_stale
 
@@ -83,7 +83,7 @@ def lineage(
         manifest = load_manifest(settings.target_dir)
     # sqlglot and the site builder load only when this command runs (CLI start-up)
     from tooling.lineage.graph import build_graph, check_manifest_schema, resolve_node
-    from tooling.lineage.report import column_report, node_lineage
+    from tooling.lineage.query import column_report, node_lineage
 
     check_manifest_schema(manifest)
 

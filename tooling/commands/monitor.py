@@ -12,8 +12,6 @@ from rich.table import Table
 
 from tooling.console import console
 from tooling.eventlog import LOG
-from tooling.monitor.config import load as monitor_settings
-from tooling.monitor.report import connect_read, incidents_as_dicts, open_incidents, write_report
 from tooling.options import STATE, ProjectDir, Warehouse
 
 app = typer.Typer(
@@ -48,6 +46,9 @@ def status(
     warehouse: Warehouse = None,
 ) -> None:
     """Print the open incidents (exit 0 either way; use --format json for machines)."""
+    from tooling.monitor.config import load as monitor_settings
+    from tooling.monitor.html_report import connect_read, incidents_as_dicts, open_incidents
+
     settings = STATE.settings(project_dir=project_dir, warehouse=warehouse, require_project=False)
     config = monitor_settings(settings, store=store)
     con = connect_read(config.store)
@@ -84,6 +85,9 @@ def report(
     warehouse: Warehouse = None,
 ) -> None:
     """Write a static, offline HTML report with charts of the run history."""
+    from tooling.monitor.config import load as monitor_settings
+    from tooling.monitor.html_report import write_report
+
     settings = STATE.settings(project_dir=project_dir, warehouse=warehouse, require_project=False)
     config = monitor_settings(settings, store=store)
     data = write_report(config.store, out, last=last)

@@ -12,8 +12,6 @@ import typer
 from tooling.console import console, err_console
 from tooling.errors import UsageError
 from tooling.options import STATE, ProjectDir, SourcesFile, Target, Warehouse
-from tooling.orchestration.airflow import TEST_BEHAVIORS, DagOptions, write_dag
-from tooling.orchestration.record import record_orchestrated_run
 
 app = typer.Typer(
     help="Run the project from an orchestrator (Apache Airflow + astronomer-cosmos).",
@@ -72,6 +70,8 @@ def airflow(
     """Write <out>/<dag-id>_dag.py: one ingestion task per source, dbt via Cosmos, monitoring."""
     if not DAG_ID.match(dag_id):
         raise UsageError(f"--dag-id {dag_id!r}: use letters, digits, '_', '.', '-'")
+    from tooling.orchestration.airflow import TEST_BEHAVIORS, DagOptions, write_dag
+
     if test_behavior.upper() not in TEST_BEHAVIORS:
         raise UsageError(f"--test-behavior must be one of {', '.join(TEST_BEHAVIORS)}")
     settings = STATE.settings(
@@ -116,6 +116,8 @@ def record(
     if started.tzinfo is None:
         started = started.replace(tzinfo=UTC)
     settings = STATE.settings(project_dir=project_dir, target=target, warehouse=warehouse)
+    from tooling.orchestration.record import record_orchestrated_run
+
     run = record_orchestrated_run(settings, run_id=run_id, artifacts=artifacts, started_at=started)
     console.print(run.outcome.summary(), markup=False, soft_wrap=True)
     merged = run.merged

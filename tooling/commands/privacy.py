@@ -45,7 +45,7 @@ class Format(StrEnum):
 def _context(project_dir, target, warehouse, sources, landing_root):
     from ingestion.config import load_config
     from tooling.artifacts import load_manifest, load_optional
-    from tooling.ci.run import default_ci_dir
+    from tooling.ci.paths import default_ci_dir
     from tooling.monitor.config import load as monitor_config
     from tooling.privacy.requests import Context
 
@@ -168,10 +168,10 @@ def erase(
     DATAOPS_PRIVACY_KEY. Landing files are listed, not changed. Exit 1 when the
     verification finds rows left.
     """
+    from tooling.dbt_invoke import invoke
     from tooling.errors import DataOpsError
     from tooling.privacy.find import Subject
     from tooling.privacy.requests import erase as erase_subject
-    from tooling.runner import invoke
 
     who = Subject.parse(subject)
     settings, ctx = _context(project_dir, target, warehouse, sources, landing_root)

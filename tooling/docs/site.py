@@ -22,7 +22,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from tooling.docs.column_graph import column_graph
 from tooling.docs.graph_page import graph_data, script_json
-from tooling.docs.svg import render_svg
+from tooling.docs.graph_svg import render_svg
 from tooling.lineage.columns import (
     ColumnLineage,
     column_children,

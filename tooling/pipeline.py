@@ -11,10 +11,10 @@ from typing import Any
 from ingestion.loader import EntityResult, Progress, summarize
 from ingestion.warehouse import connect
 from tooling.artifacts import RunSummary, read_run_results
+from tooling.dbt_invoke import invoke
 from tooling.engines import PublishResult, preflight, publish_raw
 from tooling.errors import DataOpsError, UsageError
-from tooling.ingest_run import run_ingest
-from tooling.runner import invoke
+from tooling.ingestion_runs import run_ingest
 from tooling.settings import Settings
 
 

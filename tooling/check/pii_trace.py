@@ -2,7 +2,7 @@
 
 This is the one function the exact column lineage (``tooling/lineage/``) will
 replace: ``tooling.check.rules`` calls ``column_descendants`` through this
-module attribute, so swapping it (``lineage.column_descendants = exact``)
+module attribute, so swapping it (``pii_trace.column_descendants = exact``)
 changes the rule without touching it.
 """
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tooling.artifacts import load_manifest, load_optional
+from tooling.dbt_invoke import invoke
 from tooling.docs import harden
 from tooling.docs.site import SiteOutcome, build_site
 from tooling.errors import DataOpsError
 from tooling.lineage.graph import check_manifest_schema
-from tooling.runner import invoke
 from tooling.settings import Settings
 
 DBT_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json", "run_results.json")

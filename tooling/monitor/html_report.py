@@ -1,6 +1,6 @@
 """Read the monitoring store: open incidents, history for charts, the HTML report.
 
-The report is one static HTML file with inline SVG charts (``svg.py``): it
+The report is one static HTML file with inline SVG charts (``charts.py``): it
 opens offline, from a file, with no CDN and no JavaScript.
 """
 
@@ -17,8 +17,8 @@ import duckdb
 
 from tooling.docs.harden import with_csp
 from tooling.errors import DataOpsError
+from tooling.monitor.charts import bar_chart, line_chart
 from tooling.monitor.store import StoreLocked, open_store
-from tooling.monitor.svg import bar_chart, line_chart
 
 STATUS_COLOURS = {"pass": "#16a34a", "warn": "#eab308", "error": "#dc2626"}
 

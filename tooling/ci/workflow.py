@@ -1,0 +1,334 @@
+"""`dataops ci plan` / `ci run` / `ci diff` / `ci report`: slim CI against deferred production data.
+
+Each step reads what the one before saved in the CI folder (``paths.py``):
+the plan (``state:modified`` against the production state), the deferred build
+into the CI warehouse (``ci_warehouse.py``) with the generated CI profile
+(``ci_profile.py``), the data diff, and the pull-request report. Never prints.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ingestion.redact import redact_value
+from tooling import state as state_mod
+from tooling.artifacts import read_json, read_run_results
+from tooling.ci import diff as diff_mod
+from tooling.ci import pr_report
+from tooling.ci.ci_profile import ci_settings
+from tooling.ci.ci_warehouse import prepare_ci_warehouse, require_production_warehouse
+from tooling.ci.deferred_state import dbt_state, load_state
+from tooling.ci.diff import DiffResult
+from tooling.ci.paths import CiPaths, save_json
+from tooling.ci.plan import Plan, build_plan, classify_sql, update_classes
+from tooling.dbt_invoke import invoke, list_unique_ids, parse_manifest
+from tooling.engines.profile import resolve_target
+from tooling.engines.publish import pg_connect
+from tooling.errors import DataOpsError
+from tooling.ingestion_runs import run_ingest
+from tooling.manifest import ManifestGraph, layer, resource_type
+from tooling.settings import Settings
+
+
+@dataclass
+class RunOutcome:
+    plan: Plan
+    built: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    statuses: dict[str, str] = field(default_factory=dict)
+    dbt_success: bool = True
+    wall_seconds: float = 0.0
+    nothing_to_build: bool = False
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # node -> failed upstream
+    would_break: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.dbt_success and not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "built": self.built,
+            "failed": self.failed,
+            "statuses": self.statuses,
+            "dbt_success": self.dbt_success,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "nothing_to_build": self.nothing_to_build,
+            "skipped": self.skipped,
+            "would_break": self.would_break,
+        }
+
+
+def _target_args(paths: CiPaths) -> list[str]:
+    return ["--target-path", str(paths.target_path)]
+
+
+def make_plan(
+    settings: Settings, *, state_dir: Path | None, full: bool, ci_dir: Path
+) -> tuple[Plan, Settings, state_mod.ProductionState | None, Any]:
+    paths = CiPaths(ci_dir)
+    prod = load_state(settings, state_dir, full)
+    ci = ci_settings(settings, paths, prod)
+    dbt_manifest = parse_manifest(ci, extra=_target_args(paths))
+    if prod is None or full:
+        new = read_json(paths.target_path / "manifest.json", what="manifest.json", hint="")
+        plan = build_plan(new=new, old=None, modified_ids=[])
+        plan.state_dir = str(state_dir) if prod is not None else None
+        return plan, ci, prod, dbt_manifest
+    modified = list_unique_ids(
+        ci,
+        ["state:modified"],
+        state=dbt_state(prod, paths),
+        extra=_target_args(paths),
+        manifest=dbt_manifest,
+    )
+    new = read_json(paths.target_path / "manifest.json", what="manifest.json", hint="")
+    plan = build_plan(
+        new=new,
+        old=prod.manifest,
+        modified_ids=modified,
+        old_catalog=prod.catalog,
+        state_dir=str(prod.directory),
+    )
+    return plan, ci, prod, dbt_manifest
+
+
+def plan(settings: Settings, *, state_dir: Path | None, full: bool, ci_dir: Path) -> Plan:
+    result, _, _, _ = make_plan(settings, state_dir=state_dir, full=full, ci_dir=ci_dir)
+    save_json(CiPaths(ci_dir).plan, result.to_dict())
+    return result
+
+
+def _on_duckdb(settings: Settings) -> bool:
+    try:
+        return settings.adapter_type == "duckdb"
+    except DataOpsError:  # no profile to ask: a DuckDB file was given
+        return True
+
+
+def run(
+    settings: Settings,
+    *,
+    state_dir: Path | None,
+    full: bool,
+    ci_dir: Path,
+    quiet: bool = False,
+) -> RunOutcome:
+    """Build ``state:modified+`` with ``--defer`` into the CI file (everything with --full)."""
+    started = time.perf_counter()
+    started_at = datetime.now(UTC)
+    paths = CiPaths(ci_dir)
+    for stale in (paths.plan, paths.run, paths.diff):
+        stale.unlink(missing_ok=True)  # an earlier run's results must never be reported
+    the_plan, ci, prod, dbt_manifest = make_plan(
+        settings, state_dir=state_dir, full=full, ci_dir=ci_dir
+    )
+    save_json(paths.plan, the_plan.to_dict())
+    outcome = RunOutcome(plan=the_plan)
+    if not the_plan.full and _on_duckdb(settings):
+        # on a server engine deferred models read production relations in place
+        require_production_warehouse(prod, state_dir)
+    prepare_ci_warehouse(paths, prod)
+    if prod is not None and prod.warehouse is not None:
+        from tooling.ci import isolation
+
+        isolation.private_copy(prod.warehouse, paths.production_copy(prod.warehouse))
+    (paths.target_path / "run_results.json").unlink(missing_ok=True)
+    if the_plan.full:
+        if (prod is None or prod.warehouse is None) and settings.sources.is_file():
+            # No production data to read: land the project's own sources in the CI file.
+            run_ingest(ci)
+        invocation = invoke(
+            ci, ["build"], quiet=quiet, extra=_target_args(paths), manifest=dbt_manifest
+        )
+    elif not the_plan.modified:
+        outcome.nothing_to_build = True
+        outcome.wall_seconds = time.perf_counter() - started
+        save_json(paths.run, outcome.to_dict())
+        return outcome
+    else:
+        assert prod is not None
+        invocation = invoke(
+            ci,
+            ["build", "--select", "state:modified+", "--defer", "--state", str(paths.dbt_state)],
+            quiet=quiet,
+            extra=_target_args(paths),
+            manifest=dbt_manifest,
+        )
+    outcome.dbt_success = invocation.success
+    summary = read_run_results(paths.target_path)
+    for node in summary.nodes:
+        outcome.statuses[node.unique_id] = node.status
+    # Project hooks (operation.*) run too, but they are not nodes of the graph.
+    outcome.built = [
+        n.unique_id
+        for n in summary.nodes
+        if n.status not in {"skipped", "skip"} and n.resource_type != "operation"
+    ]
+    outcome.failed = [n.unique_id for n in summary.failed]
+    explain_run(outcome, paths, prod)
+    outcome.wall_seconds = time.perf_counter() - started
+    save_json(paths.plan, the_plan.to_dict())
+    save_json(paths.run, outcome.to_dict())
+    _record(ci, outcome, started_at, paths)
+    return outcome
+
+
+def explain_run(
+    outcome: RunOutcome, paths: CiPaths, prod: state_mod.ProductionState | None
+) -> None:
+    """After the build: every skipped node with the failed upstream that caused it,
+    what would break (skipped or failed marts and exposures), and the modified
+    models' change classes refined from their compiled SQL."""
+    built = paths.target_path / "manifest.json"
+    if not built.is_file():
+        return
+    new = read_json(built, what="CI manifest.json", hint="")
+    graph = ManifestGraph.of(new)
+    skipped = [u for u, status in outcome.statuses.items() if status in {"skipped", "skip"}]
+    outcome.skipped = {uid: graph.failed_upstream(uid, outcome.failed) for uid in skipped}
+    outcome.would_break = would_break(graph, outcome.failed, outcome.skipped)
+    if prod is not None and not outcome.plan.full:
+        classify_sql(outcome.plan, new=new, old=prod.manifest)
+
+
+def would_break(
+    graph: ManifestGraph, failed: list[str], skipped: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    """Marts (models in a marts folder, or with no model below them) and exposures
+    that failed or were skipped, with the failed nodes that took them down."""
+    out = []
+    for uid in [*failed, *skipped]:
+        kind = resource_type(uid)
+        node = graph.node(uid) or {}
+        if kind == "model":
+            below = [c for c in graph.children.get(uid, []) if resource_type(c) == "model"]
+            if layer(node) != "marts" and below:
+                continue
+        elif kind != "exposure":
+            continue
+        out.append(
+            {
+                "unique_id": uid,
+                "resource_type": "mart" if kind == "model" else kind,
+                "status": "failed" if uid in failed else "skipped",
+                "because": skipped.get(uid, []),
+            }
+        )
+    return out
+
+
+def _record(ci: Settings, outcome: RunOutcome, started_at: datetime, paths: CiPaths) -> None:
+    """Hand the CI run to monitoring; it never raises, and a locked store is skipped.
+
+    The store sits next to the CI warehouse (ci/out/monitoring.duckdb), so a
+    pull request's history never mixes with production's.
+    """
+    from tooling.monitor import record_run
+
+    try:
+        record_run(
+            ci,
+            command="ci run",
+            started_at=started_at,
+            finished_at=datetime.now(UTC),
+            status="success" if outcome.ok else "error",
+            target_dir=paths.target_path,
+            ingested=None,
+        )
+    except Exception:  # monitoring must never fail a CI run
+        return
+
+
+def load_plan(ci_dir: Path) -> Plan:
+    path = CiPaths(ci_dir).plan
+    data = read_json(path, what="CI plan", hint="run `dataops ci run --state DIR` first")
+    try:
+        return Plan.from_dict(data)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise DataOpsError(f"CI plan at {path} has an unexpected shape ({exc})") from None
+
+
+def load_run(ci_dir: Path) -> dict[str, Any] | None:
+    path = CiPaths(ci_dir).run
+    return read_json(path, what="CI run", hint="") if path.is_file() else None
+
+
+def run_diff(
+    settings: Settings, *, state_dir: Path, ci_dir: Path, downstream: bool = False
+) -> DiffResult:
+    """Diff the modified (and with ``downstream`` the impacted) models; save diff.json.
+
+    The plan's change classes are then refined from the built relations' real
+    schemas, and plan.json is saved again.
+    """
+    paths = CiPaths(ci_dir)
+    the_plan = load_plan(ci_dir)
+    if the_plan.full:
+        raise DataOpsError("the last CI run was --full: there is no production state to diff")
+    prod = state_mod.load(state_dir, settings.project_dir)
+    target = resolve_target(settings) if prod.warehouse is None else None
+    if (target is None or target.type != "postgres") and (
+        prod.warehouse is None or prod.database is None
+    ):
+        raise DataOpsError(f"no production warehouse file in {state_dir}")
+    new = read_json(
+        paths.target_path / "manifest.json", what="CI manifest.json", hint="run `dataops ci run`"
+    )
+    ids = the_plan.impacted_buildable if downstream else the_plan.modified_ids
+    if target is not None and prod.warehouse is None:
+        with pg_connect(target) as conn:  # production and CI are schemas of one database
+            result = diff_mod.diff_postgres(
+                ids, new_manifest=new, prod_manifest=prod.manifest, conn=conn
+            )
+    else:
+        assert prod.warehouse is not None and prod.database is not None
+        result = diff_mod.diff(
+            ids,
+            new_manifest=new,
+            prod_manifest=prod.manifest,
+            ci_warehouse=paths.warehouse,
+            prod_warehouse=prod.warehouse,
+            prod_catalog=prod.database,
+        )
+    update_classes(the_plan, result.schema_diffs())
+    save_json(paths.plan, the_plan.to_dict())
+    save_json(paths.diff, result.to_dict())
+    return result
+
+
+def load_optional_json(path: Path | None, what: str) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    return read_json(path, what=what, hint="pass the file the command wrote")
+
+
+def make_report(
+    settings: Settings,
+    *,
+    ci_dir: Path,
+    lint_json: Path | None = None,
+    check_json: Path | None = None,
+) -> dict[str, Any]:
+    """The report data from what `ci run` / `ci diff` saved in ``ci_dir``."""
+    paths = CiPaths(ci_dir)
+    the_plan = load_plan(ci_dir)
+    diff_result = (
+        DiffResult.from_dict(read_json(paths.diff, what="CI diff", hint=""))
+        if paths.diff.is_file()
+        else None
+    )
+    report = pr_report.build_report(
+        the_plan,
+        run=load_run(ci_dir),
+        diff=diff_result,
+        lint=load_optional_json(lint_json, "lint JSON"),
+        check=load_optional_json(check_json, "check JSON"),
+        project_prefix=pr_report.project_prefix(settings.project_dir, settings.root),
+    )
+    # A pull-request comment is public: diff samples or error texts lose any secret.
+    return redact_value(report)
