@@ -100,6 +100,32 @@ def test_marts_equal_on_duckdb_and_postgres(first_build, server, repo):
     assert on_postgres == {t: on_duckdb[t] for t in on_postgres}
 
 
+def test_docs_build_reads_the_catalog_from_postgres(first_build, server, repo):
+    """`docs build --target postgres`: the catalog's columns and types are PostgreSQL's."""
+    result = run_cli("docs", "build", "--target", "postgres", cwd=repo, env=server.env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert (repo / "site" / "index.html").is_file()
+    catalog = json.loads((repo / "dbt_project" / "target" / "catalog.json").read_text())
+    got = {
+        (n["metadata"]["name"], c["name"]): c["type"]
+        for n in catalog["nodes"].values()
+        if n["metadata"]["schema"] == "public_marts"
+        for c in n["columns"].values()
+    }
+    with server.connect() as conn:
+        expected = {
+            (table, column): dtype
+            for table, column, dtype in conn.execute(
+                "select c.relname, a.attname, format_type(a.atttypid, a.atttypmod) "
+                "from pg_attribute a join pg_class c on c.oid = a.attrelid "
+                "join pg_namespace n on n.oid = c.relnamespace "
+                "where n.nspname = 'public_marts' and a.attnum > 0 and not a.attisdropped"
+            ).fetchall()
+        }
+    assert got == expected and len({t for t, _ in got}) >= 7
+    assert server.env["DATAOPS_PG_PASSWORD"] not in result.stdout + result.stderr
+
+
 def test_grants_let_the_analyst_read_marts_only(first_build, server, repo):
     """dbt grants (dbt_project.yml) on PostgreSQL, checked as the analyst role itself."""
     import psycopg

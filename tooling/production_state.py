@@ -11,6 +11,7 @@ workflow's business. Never prints.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,9 +141,19 @@ def publish(settings: Settings, dest: Path) -> PublishedState:
         not catalog.is_file() or catalog.stat().st_mtime < results.stat().st_mtime
     ):
         # catalog.json (the production column types) comes from `dbt docs generate`,
-        # which rewrites run_results.json: keep the build's.
+        # which rewrites run_results.json: keep the build's (and its time).
+        if not on_duckdb:
+            from tooling.engines import require_engine
+
+            require_engine(
+                settings,
+                "state publish runs `dbt docs generate` there for catalog.json "
+                "(the production column types)",
+            )
+        stat = results.stat()
         invoke(settings, ["docs", "generate"], quiet=True)
         results.write_bytes(build_results)
+        os.utime(results, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     missing = [name for name in STATE_ARTIFACTS if not (target / name).is_file()]
     if missing:
         raise DataOpsError(

@@ -103,14 +103,20 @@ def _dbtignore(root: str):
 
 
 def stale_reason(
-    project_dir: Path, manifest_path: Path, manifest: Mapping[str, Any] | None = None
+    project_dir: Path,
+    manifest_path: Path,
+    manifest: Mapping[str, Any] | None = None,
+    *,
+    adapter_type: str | None = None,
 ) -> str | None:
     """Why ``manifest_path`` does not describe ``project_dir`` as it is on disk, or None.
 
     Stale when ``dbt_project.yml``, a model, YAML, macro, seed, snapshot, test or
     analysis file (or a file of an installed package) is newer than the
-    manifest, or a model file on disk is missing from it. ``manifest`` (the
-    parsed file) saves reading it again.
+    manifest, or a model file on disk is missing from it, or (``adapter_type``
+    given: the target asked for) it was parsed for another engine, whose
+    enabled models differ (the Python models run on DuckDB only). ``manifest``
+    (the parsed file) saves reading it again.
     """
     try:
         built = manifest_path.stat().st_mtime_ns
@@ -145,6 +151,9 @@ def stale_reason(
         except (OSError, ValueError):
             return f"{manifest_path.name} cannot be read"
     assert manifest is not None
+    parsed_for = (manifest.get("metadata") or {}).get("adapter_type")
+    if adapter_type and parsed_for and parsed_for != adapter_type:
+        return f"{manifest_path.name} was parsed for {parsed_for}, the target is {adapter_type}"
     known = _manifest_files(manifest, str(data.get("name") or ""))
     model_roots = tuple(os.path.join(root, rel) + os.sep for rel in folders["model-paths"])
     for path, _ in sorted(files):
@@ -169,7 +178,15 @@ def refresh_if_stale(
     ``reparse=False`` (a manifest folder the user named, which dbt must not
     overwrite) it only says so.
     """
-    reason = stale_reason(settings.project_dir, target_dir / "manifest.json", manifest)
+    # Only a target named on the command line is compared: the default target must not
+    # re-parse (and overwrite) the manifest of a build on another engine.
+    adapter_type = None
+    if getattr(settings, "target", None):
+        with contextlib.suppress(DataOpsError):
+            adapter_type = settings.adapter_type
+    reason = stale_reason(
+        settings.project_dir, target_dir / "manifest.json", manifest, adapter_type=adapter_type
+    )
     if reason is None:
         return Refresh()
     if not reparse:

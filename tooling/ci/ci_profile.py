@@ -39,19 +39,20 @@ def ci_profile(
     """(profile name, profiles.yml content) for CI: the user's target on the CI file."""
     resolved = settings.profile  # dbt's own resolution: profile name, target, adapter
     profile_name, target = resolved.profile_name, resolved.target_name
-    if resolved.adapter_type == "postgres":
-        # The same server and database, another schema: CI builds into
-        # `<schema>_ci_<layer>` and defers the rest to production's relations. The
-        # unrendered output keeps env_var() calls, so no secret is written.
+    if resolved.adapter_type in ("postgres", "spark"):
+        # The same server and database (Spark: the same metastore), another schema:
+        # CI builds into `<schema>_ci_<layer>` and defers the rest to production's
+        # relations. The unrendered output keeps env_var() calls, so no secret is written.
         output = _read_yaml(resolved.profiles_dir / "profiles.yml")[profile_name]["outputs"][target]
-        schema = f"{resolved.credentials.get('schema') or 'public'}_ci"
+        default = "public" if resolved.adapter_type == "postgres" else "default"
+        schema = f"{resolved.credentials.get('schema') or default}_ci"
         ci_output = {**output, "schema": schema}
         return profile_name, {
             profile_name: {"target": CI_TARGET, "outputs": {CI_TARGET: ci_output}}
         }
     if resolved.adapter_type != "duckdb":
         raise DataOpsError(
-            f"slim CI needs a DuckDB or PostgreSQL target; {profile_name}.{target} is "
+            f"slim CI needs a DuckDB, PostgreSQL or Spark target; {profile_name}.{target} is "
             f"{resolved.adapter_type!r}"
         )
     # The unrendered output: env_var() calls stay calls, so no secret is written.

@@ -67,6 +67,9 @@ def q(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
+_quote = q
+
+
 def relation(node: dict[str, Any]) -> tuple[str, str, str]:
     return (
         str(node["database"]),
@@ -79,13 +82,16 @@ def render(rel: tuple[str, str, str]) -> str:
     return ".".join(q(p) for p in rel)
 
 
+_render = render
+
+
 def primary_key(manifest: dict[str, Any], uid: str) -> list[str]:
     """A model's key, from what its project declares (see ``ManifestGraph.primary_key``)."""
     return ManifestGraph.of(manifest).primary_key(uid)
 
 
 def _columns(con: Any, rel: tuple[str, str, str]) -> dict[str, str] | None:
-    if isinstance(con, PgDiffConnection):
+    if isinstance(con, PgDiffConnection | SparkDiffConnection):
         return con.columns(rel)
     rows = con.execute(
         "select column_name, data_type from duckdb_columns() "
@@ -98,6 +104,11 @@ def _columns(con: Any, rel: tuple[str, str, str]) -> dict[str, str] | None:
 def diff_model(
     con: Any, uid: str, prod_rel: tuple[str, str, str], ci_rel: tuple[str, str, str], key: list[str]
 ) -> ModelDiff | str:
+    # The engine's SQL: DuckDB's and PostgreSQL's by default; Spark quotes with
+    # backticks, names no database, casts to string and joins keys with <=>.
+    q = getattr(con, "quote", _quote)
+    render = getattr(con, "render", _render)
+    text = getattr(con, "text_type", "varchar")
     prod_cols = _columns(con, prod_rel)
     ci_cols = _columns(con, ci_rel)
     if prod_cols is None:
@@ -134,11 +145,12 @@ def diff_model(
     def cmp(c: str) -> str:
         a, b = f"p.{q(lower_prod[c])}", f"c.{q(lower_ci[c])}"
         if c in retyped:
-            a, b = f"cast({a} as varchar)", f"cast({b} as varchar)"
+            a, b = f"cast({a} as {text})", f"cast({b} as {text})"
         return f"{a} is distinct from {b}"
 
     # PostgreSQL cannot FULL JOIN on `is not distinct from`; its keys are compared with `=`.
-    eq = "=" if isinstance(con, PgDiffConnection) else "is not distinct from"
+    eq = getattr(con, "key_equals", "=" if isinstance(con, PgDiffConnection) else None)
+    eq = eq or "is not distinct from"
     join = " and ".join(f"p.{q(lower_prod[k])} {eq} c.{q(lower_ci[k])}" for k in key_l)
     any_change = " or ".join(cmp(c) for c in values) or "false"
     both = "p.__in_prod and c.__in_ci"
@@ -267,6 +279,58 @@ class PgDiffConnection:
             .fetchall()
         )
         return {name: dtype for name, dtype in rows} or None
+
+
+class SparkDiffConnection:
+    """:func:`diff_model`'s connection on Spark, where production and CI are two
+    databases (schemas) of one metastore: Spark SQL has ``filter``, ``is distinct
+    from`` and full outer joins; keys join with the null-safe ``<=>``."""
+
+    text_type = "string"
+    key_equals = "<=>"
+
+    def __init__(self, spark: Any) -> None:
+        self.spark = spark
+
+    @staticmethod
+    def quote(name: str) -> str:
+        return "`" + str(name).replace("`", "``") + "`"
+
+    @classmethod
+    def render(cls, rel: tuple[str, str, str]) -> str:
+        return ".".join(cls.quote(p) for p in rel[1:])  # no database on Spark
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> Any:
+        return _Rows([tuple(r) for r in self.spark.sql(sql).collect()])
+
+    def columns(self, rel: tuple[str, str, str]) -> dict[str, str] | None:
+        if not self.spark.catalog.tableExists(self.render(rel)):
+            return None
+        return {c.name: c.dataType for c in self.spark.catalog.listColumns(self.render(rel))}
+
+
+class _Rows:
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self.rows = rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self.rows
+
+
+def diff_spark(
+    ids: list[str], *, new_manifest: dict[str, Any], prod_manifest: dict[str, Any], spark: Any
+) -> DiffResult:
+    """The diff computed in Spark SQL over the production and CI databases."""
+    try:
+        return diff_all(
+            SparkDiffConnection(spark), ids, new_manifest=new_manifest, prod_manifest=prod_manifest
+        )
+    except Exception as exc:  # pyspark's AnalysisException and Py4J errors
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataOpsError(f"data diff failed: {first}") from None
 
 
 def diff_postgres(

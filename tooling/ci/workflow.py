@@ -26,8 +26,7 @@ from tooling.ci.diff import DiffResult
 from tooling.ci.paths import CiPaths, save_json
 from tooling.ci.plan import Plan, build_plan, classify_sql, update_classes
 from tooling.dbt_invoke import invoke, list_unique_ids, parse_manifest
-from tooling.engines.profile import resolve_target
-from tooling.engines.publish import pg_connect
+from tooling.engines.publish import pg_connect, preflight, spark_session
 from tooling.errors import DataOpsError
 from tooling.ingestion_runs import run_ingest
 from tooling.manifest import ManifestGraph, layer, resource_type
@@ -122,6 +121,10 @@ def run(
     started = time.perf_counter()
     started_at = datetime.now(UTC)
     paths = CiPaths(ci_dir)
+    if not _on_duckdb(settings):
+        # A server or Spark that cannot answer: one line, before anything is written
+        # (also points the Spark profile at its warehouse folder).
+        preflight(settings)
     for stale in (paths.plan, paths.run, paths.diff):
         stale.unlink(missing_ok=True)  # an earlier run's results must never be reported
     the_plan, ci, prod, dbt_manifest = make_plan(
@@ -271,8 +274,8 @@ def run_diff(
     if the_plan.full:
         raise DataOpsError("the last CI run was --full: there is no production state to diff")
     prod = state_mod.load(state_dir, settings.project_dir)
-    target = resolve_target(settings) if prod.warehouse is None else None
-    if (target is None or target.type != "postgres") and (
+    target = preflight(settings) if prod.warehouse is None else None
+    if (target is None or target.type not in ("postgres", "spark")) and (
         prod.warehouse is None or prod.database is None
     ):
         raise DataOpsError(f"no production warehouse file in {state_dir}")
@@ -280,7 +283,12 @@ def run_diff(
         paths.target_path / "manifest.json", what="CI manifest.json", hint="run `dataops ci run`"
     )
     ids = the_plan.impacted_buildable if downstream else the_plan.modified_ids
-    if target is not None and prod.warehouse is None:
+    if target is not None and target.type == "spark" and prod.warehouse is None:
+        # Production and CI are databases of one metastore: one session sees both.
+        result = diff_mod.diff_spark(
+            ids, new_manifest=new, prod_manifest=prod.manifest, spark=spark_session(target)
+        )
+    elif target is not None and prod.warehouse is None:
         with pg_connect(target) as conn:  # production and CI are schemas of one database
             result = diff_mod.diff_postgres(
                 ids, new_manifest=new, prod_manifest=prod.manifest, conn=conn

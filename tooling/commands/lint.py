@@ -11,7 +11,7 @@ import typer
 
 from tooling import lint as lint_mod
 from tooling.console import console, err_console
-from tooling.options import STATE, ProjectDir
+from tooling.options import STATE, ProfilesDir, ProjectDir, Target
 
 
 class LintFormat(StrEnum):
@@ -75,9 +75,12 @@ def lint(
         bool, typer.Option("--no-cache", help="Lint every file again (dataops templater).")
     ] = False,
     project_dir: ProjectDir = None,
+    target: Target = None,
+    profiles_dir: ProfilesDir = None,
 ) -> None:
-    """Lint the dbt project's SQL with sqlfluff and the repository's .sqlfluff."""
-    settings = STATE.settings(project_dir=project_dir)
+    """Lint the dbt project's SQL with sqlfluff and the repository's .sqlfluff, in the
+    dialect of the target's engine (duckdb, postgres, sparksql)."""
+    settings = STATE.settings(project_dir=project_dir, target=target, profiles_dir=profiles_dir)
     chosen = lint_mod.choose_templater(templater, settings.tool_config)
     files = lint_mod.discover(settings.project_dir, list(paths or []))
     if changed:
@@ -116,7 +119,8 @@ def lint(
         console.print(
             f"{report.files_linted} {what} linted, {len(report.violations)} violation(s)"
             + (f", {cached} unchanged from the cache" if cached else "")
-            + (f" (config: {report.config_file})" if report.config_file else "")
+            + f" (dialect {report.dialect}"
+            + (f", config: {report.config_file})" if report.config_file else ")")
         )
     for problem in report.problems:
         err_console.print(f"error: {problem}", markup=False, soft_wrap=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,13 +62,25 @@ def build_docs(
         raise DataOpsError(f"--out {out} exists and is not a folder")
     target = settings.target_dir
     if not skip_dbt:
+        from tooling.engines import require_engine
+
+        # PostgreSQL/Spark: the catalog comes from the engine; say so in one line if it
+        # cannot answer (no DuckDB file is needed there).
+        require_engine(
+            settings,
+            "`dbt docs generate` reads the catalog from it (--skip-dbt builds the site "
+            "from the artifacts in target/ without it)",
+        )
         # `dbt docs generate` overwrites run_results.json with its compile results;
         # keep the last build's (test statuses) for the site and for other tools.
         results_path = target / "run_results.json"
         previous = results_path.read_bytes() if results_path.is_file() else None
+        stat = results_path.stat() if previous is not None else None
         generate_dbt_docs(settings, quiet=quiet)
-        if previous is not None:
+        if previous is not None and stat is not None:
             results_path.write_bytes(previous)
+            # Its build's time too: `state publish` then sees this catalog as newer.
+            os.utime(results_path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     manifest = load_manifest(target)
     check_manifest_schema(manifest)
     catalog = load_optional(target / "catalog.json", "catalog.json")

@@ -7,6 +7,13 @@ changed (:func:`publish_raw`), then runs dbt against the target.
 """
 
 from tooling.engines.profile import Target, resolve_target
-from tooling.engines.publish import PublishResult, preflight, publish_raw
+from tooling.engines.publish import PublishResult, preflight, publish_raw, require_engine
 
-__all__ = ["PublishResult", "Target", "preflight", "publish_raw", "resolve_target"]
+__all__ = [
+    "PublishResult",
+    "Target",
+    "preflight",
+    "publish_raw",
+    "require_engine",
+    "resolve_target",
+]

@@ -25,7 +25,9 @@ def engine_row_counts(
             return _count(conn.cursor(), relations, exists="select to_regclass(%s) is not null")
     from pyspark.sql import SparkSession
 
-    spark = SparkSession.getActiveSession()
+    # The session dbt-spark opened in this process: active in dbt's worker threads,
+    # so this (main) thread may only find it as the instantiated one.
+    spark = SparkSession.getActiveSession() or SparkSession._instantiatedSession
     if spark is None:  # the build's session is gone: nothing to ask
         return []
     out = []

@@ -83,6 +83,27 @@ def preflight(settings: Settings) -> Target:
     return target
 
 
+def require_engine(settings: Settings, why: str) -> Target:
+    """The target, checked usable for a command that asks the engine itself (``dbt docs
+    generate`` reads the catalog from it). DuckDB passes; a server or Spark that cannot
+    answer is one line naming it and ``why`` the command needs it, before any write."""
+    target = resolve_target(settings)
+    if target.type == "duckdb":
+        return target
+    try:
+        preflight(settings)
+    except UsageError as exc:
+        raise UsageError(f"{exc}; {why}") from None
+    if target.type == "spark":
+        folder = spark_folder(settings)
+        if not (folder / "metastore_db").is_dir():
+            raise UsageError(
+                f"spark target {target.name!r}: no Spark warehouse at {folder} (no "
+                f"metastore_db): run `dataops build --target {target.name}` first; {why}"
+            )
+    return target
+
+
 def pg_connect(target: Target) -> Any:
     """A psycopg connection to the target; wrong credentials or no server: one line."""
     try:

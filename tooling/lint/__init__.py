@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from tooling.errors import DataOpsError, UsageError
+from tooling.lint.dialects import dialect_for
 from tooling.lint.files import (
     changed_files,
     check_readable,
@@ -44,6 +45,7 @@ __all__ = [
     "Violation",
     "changed_files",
     "choose_templater",
+    "dialect_for",
     "discover",
     "lint",
     "package_names",
@@ -80,6 +82,9 @@ class LintReport:
     fixed_files: list[str] = field(default_factory=list)
     config_file: str | None = None
     templater: str = DEFAULT_TEMPLATER
+    # sqlfluff's dialect the files were parsed with, and where it came from.
+    dialect: str | None = None
+    dialect_from: str | None = None
     # Files linted in this run; the others' results came from the cache.
     relinted: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
@@ -96,6 +101,8 @@ class LintReport:
             "files_linted": self.files_linted,
             "files_from_cache": self.files_linted - len(self.relinted),
             "templater": self.templater,
+            "dialect": self.dialect,
+            "dialect_from": self.dialect_from,
             "violations": [v.as_dict() for v in self.violations],
             "problems": list(self.problems),
         }
@@ -160,6 +167,7 @@ class LintConfig:
     layers: dict[str, Any]
     config_file: Path | None
     templater: str
+    dialect_from: str = "default"
     notices: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -168,13 +176,23 @@ class LintConfig:
         return not self.problems
 
 
-def lint_config(project_dir: Path, root: Path, templater: str = DEFAULT_TEMPLATER) -> LintConfig:
+def lint_config(
+    project_dir: Path,
+    root: Path,
+    templater: str = DEFAULT_TEMPLATER,
+    *,
+    adapter: str | None = None,
+    target_name: str | None = None,
+) -> LintConfig:
     """Read the nearest .sqlfluff and point it at the chosen templater.
 
     Paths are made absolute so linting works from any folder, on any file and
-    on any dbt project. Without any .sqlfluff, sqlfluff's defaults apply with
-    dialect duckdb. A .sqlfluff that does not parse is a problem: the defaults
-    are used and the run ends with exit 2.
+    on any dbt project. The dialect is the target's: ``adapter`` (the dbt
+    target's type) picks sqlfluff's dialect for it (duckdb, postgres, spark ->
+    sparksql), over the .sqlfluff's ``dialect``, since the SQL dbt runs is that
+    engine's; an adapter sqlfluff has no dialect for keeps the .sqlfluff's, and
+    without either the dialect is duckdb. A .sqlfluff that does not parse is a
+    problem: the defaults are used and the run ends with exit 2.
     """
     _import_sqlfluff()
     from sqlfluff.core.config.loader import load_config_file
@@ -190,7 +208,14 @@ def lint_config(project_dir: Path, root: Path, templater: str = DEFAULT_TEMPLATE
             out.layers = {}
     layers = out.layers
     core = layers.setdefault("core", {})
-    core.setdefault("dialect", "duckdb")
+    from_target = dialect_for(adapter) if adapter else None
+    if from_target is not None:
+        core["dialect"] = from_target
+        out.dialect_from = f"target {target_name or '?'} ({adapter})"
+    elif core.get("dialect"):
+        out.dialect_from = str(config_file)
+    else:
+        core["dialect"] = "duckdb"
     configured = core.get("templater")
     available = available_templaters()
     if configured and configured not in available:
@@ -318,16 +343,24 @@ def lint(
     if not files:
         return report
     check_readable(files)
-    config = lint_config(project_dir, root, templater)
+    from tooling.lint import dbt_context
+
+    target = dbt_context.read_target(project_dir, target_name, profiles_dir)
+    config = lint_config(
+        project_dir,
+        root,
+        templater,
+        adapter=target.type if target.from_profile else None,
+        target_name=target.name,
+    )
     report.config_file = _relative(config.config_file, root) if config.config_file else None
+    report.dialect = str(config.layers["core"]["dialect"])
+    report.dialect_from = config.dialect_from
     report.notices.extend(config.notices)
     report.problems.extend(config.problems)
     with tempfile.TemporaryDirectory(prefix="dataops-lint-") as tmp:
         extra = write_config(config.layers, Path(tmp) / "sqlfluff.cfg")
         if templater == "dataops":
-            from tooling.lint import dbt_context
-
-            target = dbt_context.read_target(project_dir, target_name, profiles_dir)
             _lint_dataops(
                 report,
                 files,
@@ -369,7 +402,7 @@ def _lint_dataops(
     from tooling.lint import engine
     from tooling.lint import templater as dataops_templater
 
-    world = dataops_templater.world_for(str(project_dir), reload=True)
+    world = dataops_templater.world_for(str(project_dir), reload=True, adapter=target.type)
     report.problems.extend(world.problems)
     dataops_templater.configure(str(project_dir), cli_vars or {}, target)
     try:

@@ -26,14 +26,14 @@ from __future__ import annotations
 import datetime
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tooling.lint.dbt_macros import ADAPTER, World, read_yaml
+from tooling.lint.dbt_macros import ADAPTER, World, adapter_prefixes, read_yaml
 from tooling.lint.dbt_stand_ins import (
     BASE_MEMBERS,
     ConfigRecorder,
@@ -46,9 +46,9 @@ from tooling.lint.dbt_stand_ins import (
     lazy_column,
     lazy_exceptions,
     lazy_modules,
+    relation_class,
 )
 
-ADAPTER_PREFIXES = (ADAPTER, "default")
 SECRET_PREFIX = "DBT_ENV_SECRET_"
 
 
@@ -60,6 +60,9 @@ class Target:
     database: str = "warehouse"
     profile_name: str = "default"
     threads: int = 1
+    # Read from a profile (else the defaults above): only then does its type pick
+    # the lint dialect.
+    from_profile: bool = field(default=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -140,6 +143,7 @@ def read_target(
             database=str(database),
             profile_name=profile,
             threads=int(fields.get("threads") or 1),
+            from_profile=True,
         )
     return Target(name=target_name or "dev", profile_name=profile)
 
@@ -212,7 +216,7 @@ class Renderer:
                     search = [root, macro_namespace]
             attempts = []
             for package in search:
-                for prefix in ADAPTER_PREFIXES:
+                for prefix in adapter_prefixes(world.adapter):
                     candidate = f"{prefix}__{macro_name}"
                     attempts.append(candidate if package is None else f"{package}.{candidate}")
                     found = lookup(package, candidate)
@@ -223,8 +227,10 @@ class Renderer:
                 f"{macro_namespace!r}; searched for: {', '.join(attempts)}"
             )
 
+        relation_cls = relation_class(world.adapter)
+
         def relation(name: str, schema: str | None = None, database: str | None = None) -> Relation:
-            return Relation(database or target.database, schema or target.schema, name)
+            return relation_cls(database or target.database, schema or target.schema, name)
 
         def ref(*args: str, **kwargs: Any) -> Relation:
             if not args or len(args) > 2:
@@ -232,7 +238,7 @@ class Renderer:
             return relation(args[-1])
 
         def source(source_name: str, table_name: str) -> Relation:
-            return Relation(target.database, source_name, table_name)
+            return relation_cls(target.database, source_name, table_name)
 
         def var(name: str, default: Any = _MISSING) -> Any:
             scoped = world.project_vars.get(root)
@@ -280,8 +286,8 @@ class Renderer:
         this = relation(stem)
         ctx.update(
             {
-                "adapter": StubAdapter(dispatch),
-                "api": Namespace(Relation=Relation, Column=lazy_column()),
+                "adapter": StubAdapter(dispatch, world.adapter),
+                "api": Namespace(Relation=relation_cls, Column=lazy_column(world.adapter)),
                 "builtins": Namespace(ref=ref, source=source, config=config),
                 "config": config,
                 "database": target.database,

@@ -20,7 +20,12 @@ from typing import Any
 
 import yaml
 
-ADAPTER = "duckdb"
+ADAPTER = "duckdb"  # the adapter a target without a readable profile renders for
+
+
+def adapter_prefixes(adapter: str) -> tuple[str, ...]:
+    """``adapter.dispatch``'s prefixes for an adapter type, as dbt searches them."""
+    return (adapter, "default")
 
 
 BLOCKS = {"macro", "materialization", "test", "docs"}
@@ -60,6 +65,8 @@ class World:
     project_vars: dict[str, Any]
     file_hashes: dict[str, str]
     problems: list[str]
+    # The adapter type whose internal macros are loaded (dbt.include.<adapter>).
+    adapter: str = ADAPTER
 
     @property
     def internal_order(self) -> list[str]:
@@ -140,10 +147,14 @@ def _first_line(exc: BaseException) -> str:
 
 
 @cache
-def _internal_roots() -> tuple[tuple[str, Path], ...]:
-    """dbt's internal packages for the adapter: (name, folder), adapter first."""
+def _internal_roots(adapter: str = ADAPTER) -> tuple[tuple[str, Path], ...]:
+    """dbt's internal packages for the adapter: (name, folder), adapter first.
+
+    An adapter whose dbt package is not installed (``uv sync --extra spark``)
+    gets the global project only: its own macros then resolve to ``default__``.
+    """
     out = []
-    for module in (f"dbt.include.{ADAPTER}", "dbt.include.global_project"):
+    for module in (f"dbt.include.{adapter}", "dbt.include.global_project"):
         spec = importlib.util.find_spec(module)
         if spec and spec.submodule_search_locations:
             folder = Path(next(iter(spec.submodule_search_locations)))
@@ -151,7 +162,7 @@ def _internal_roots() -> tuple[tuple[str, Path], ...]:
     return tuple(out)
 
 
-def load_world(project_dir: Path) -> World:
+def load_world(project_dir: Path, adapter: str = ADAPTER) -> World:
     """Read the project, its installed packages and dbt's internal macros.
 
     A package folder that is not a dbt package (no dbt_project.yml) or whose
@@ -186,7 +197,7 @@ def load_world(project_dir: Path) -> World:
                 )
             except (OSError, yaml.YAMLError) as exc:
                 problems.append(f"{project_file}: {_first_line(exc)}")
-    for name, folder in _internal_roots():
+    for name, folder in _internal_roots(adapter):
         pdata = read_yaml(folder / "dbt_project.yml")
         packages[name] = _load_package(
             name, folder, pdata, internal=True, hashes=hashes, problems=problems
@@ -206,4 +217,5 @@ def load_world(project_dir: Path) -> World:
         project_vars=dict(raw_vars) if isinstance(raw_vars, Mapping) else {},
         file_hashes=hashes,
         problems=problems,
+        adapter=adapter,
     )

@@ -39,11 +39,15 @@ def configure(project_dir: str, cli_vars: Mapping[str, Any], target: dbt_context
     _RENDERERS.pop(key, None)
 
 
-def world_for(project_dir: str, *, reload: bool = False) -> dbt_macros.World:
-    """The project's macros, loaded once per process (again with ``reload``)."""
+def world_for(
+    project_dir: str, *, reload: bool = False, adapter: str | None = None
+) -> dbt_macros.World:
+    """The project's macros, loaded once per process (again with ``reload``), with the
+    internal macros of ``adapter`` (the target's type; default: the loaded world's)."""
     key = str(Path(project_dir).resolve())
-    if reload or key not in _WORLDS:
-        _WORLDS[key] = dbt_macros.load_world(Path(key))
+    world = _WORLDS.get(key)
+    if reload or world is None or (adapter is not None and world.adapter != adapter):
+        _WORLDS[key] = dbt_macros.load_world(Path(key), adapter or dbt_macros.ADAPTER)
     return _WORLDS[key]
 
 

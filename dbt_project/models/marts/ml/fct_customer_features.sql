@@ -12,6 +12,13 @@
 {%- set label_days = var('ml_label_days', 7) | int %}
 {%- set feature_days = var('ml_feature_days', 14) | int %}
 {%- set snapshots = var('ml_snapshots', 3) | int %}
+{#- The day after the last order, or var ml_as_of_date. One expression, so the SQL an
+    engine's dateadd renders (Spark's spans lines) sits on one model line. #}
+{%- if var('ml_as_of_date', none) %}
+    {%- set as_of_expression = "'" ~ var('ml_as_of_date') ~ "'" %}
+{%- else %}
+    {%- set as_of_expression = dbt.dateadd('day', 1, 'max(order_date)') %}
+{%- endif %}
 with
 
 orders as (
@@ -48,12 +55,7 @@ online_orders as (
 
 as_of as (
 
-    select
-        {%- if var('ml_as_of_date', none) %}
-        cast('{{ var("ml_as_of_date") }}' as date) as as_of_date
-        {%- else %}
-            cast({{ dbt.dateadd('day', 1, 'max(order_date)') }} as date) as as_of_date
-        {%- endif %}
+    select cast({{ as_of_expression }} as date) as as_of_date
     from orders
 
 ),
