@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -44,10 +45,31 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
     assert (cmd.help or "").strip(), f"dataops {' '.join(path)} has no help text"
 
 
+def readme_tour() -> dict[str, str]:
+    """The README's tour table: `dataops ...` of each row -> the guide page it links to."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "\n## A tour of the commands\n" in readme, "the README has no tour of the commands"
+    section = readme.split("\n## A tour of the commands\n", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, str] = {}
+    for line in section.splitlines():
+        row = re.match(r"\|\s*`(dataops [^`]+)`\s*\|.*\]\((docs/[^)#]+)(#[^)]*)?\)\s*\|\s*$", line)
+        if row:
+            rows[row.group(1)] = row.group(2)
+    return rows
+
+
 @pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p))
 def test_every_command_is_in_the_readme(path: tuple[str, ...]) -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert f"dataops {' '.join(path)}" in readme
+    """A row of the README's tour table per command (a group: by its commands' rows)."""
+    name = f"dataops {' '.join(path)}"
+    rows = readme_tour()
+    mine = {cmd: page for cmd, page in rows.items() if cmd == name or cmd.startswith(f"{name} ")}
+    assert mine, f"`{name}` has no row in the README's tour table"
+    for cmd, page in mine.items():
+        text = (REPO / page).read_text(encoding="utf-8")
+        assert f"## {cmd}\n" in text, (
+            f"the README's row for `{cmd}` links to {page}, which has no heading for it"
+        )
 
 
 def test_console_script_help_runs() -> None:
