@@ -127,6 +127,11 @@ def test_non_duckdb_target_exposes_credentials_and_says_what_needs_duckdb(
     assert settings.profile.credentials["port"] == 5433
     assert settings.profile.credentials["password"] == "s3cret"
     assert "s3cret" not in repr(settings.profile)
+    # dbt's own error text may echo a rendered credential: every output redacts it now.
+    from ingestion.redact import redact
+
+    leaked = 'connection to server failed: password "s3cret" rejected for user u'
+    assert "s3cret" not in redact(leaked) and "user u" in redact(leaked)
     with pytest.raises(UsageError, match=r"is postgres, not duckdb; these commands need") as exc:
         _ = settings.warehouse
     assert "state publish" in str(exc.value) and "ci run" in str(exc.value)
