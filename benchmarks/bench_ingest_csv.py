@@ -17,7 +17,7 @@ import duckdb
 from _common import alternate, report
 
 from ingestion.config import load_config
-from ingestion.loader import ingest
+from ingestion.pipeline import ingest
 
 SOURCES = """
 sources:

@@ -2,7 +2,7 @@
 
 Ratio = baseline time / our time (goal >= 0.8 for CSV and Parquet), same run,
 alternating runs. The merge figure is wall time of merging M changed/new rows
-into an N-row table (issue 3 asks for 1M into 10M).
+into an N-row table (by default 1M into 10M).
 
     uv run python benchmarks/bench_ingest_formats.py [--rows 5000000] [--merge-base 10000000]
 """
@@ -19,7 +19,7 @@ import duckdb
 from _common import alternate, report
 
 from ingestion.config import load_config
-from ingestion.loader import ingest
+from ingestion.pipeline import ingest
 
 COLUMNS = (
     "{order_item_id: BIGINT, order_id: BIGINT, product_id: VARCHAR, quantity: INTEGER, "

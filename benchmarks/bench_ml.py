@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingestion.generate import generate
+from tooling.sample.generate import generate
 from tooling.devtools.workspace import copy_repo
 
 REPO = Path(__file__).resolve().parents[1]

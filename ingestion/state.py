@@ -19,6 +19,9 @@ BATCHES = f"{META_SCHEMA}.load_batches"
 FILES = f"{META_SCHEMA}.loaded_files"
 MARKS = f"{META_SCHEMA}.high_water_marks"
 DRIFT = f"{META_SCHEMA}.drift_events"
+# The audit columns every raw table carries after its data columns.
+METADATA_DDL = ("_loaded_at timestamptz", "_batch_id varchar", "_source_file varchar")
+METADATA_COLUMNS = tuple(d.split()[0] for d in METADATA_DDL)
 QUARANTINE_COLUMNS = (
     "_batch_id varchar, _quarantined_at timestamptz, _source_file varchar, "
     "_line bigint, _reason varchar, _record varchar"
@@ -44,10 +47,10 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
-    # Columns added by issue 3; the original ones above stay as they were.
+    # Columns added after the first release; the original ones above stay as they were.
     for column in ("rows_quarantined bigint", "drift_events integer", "high_water_mark varchar"):
         con.execute(f"alter table {BATCHES} add column if not exists {column}")
-    # Issue 13: files a `replace` load dropped because they no longer match.
+    # Files a `replace` load dropped because they no longer match.
     con.execute(f"alter table {BATCHES} add column if not exists removed_files varchar[]")
     con.execute(
         f"""
@@ -62,7 +65,7 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
-    # Issue 13: the fingerprint of the entity's config the file was loaded with; a
+    # The fingerprint of the entity's config the file was loaded with; a
     # file loaded under another config is loaded again (NULL: before fingerprints).
     con.execute(f"alter table {FILES} add column if not exists config_fp varchar")
     con.execute(

@@ -1,4 +1,4 @@
-"""Bad input and faults (issue 13): one error line naming the culprit, the right exit
+"""Bad input and faults: one error line naming the culprit, the right exit
 code, no traceback, and every table's fingerprint unchanged where a load failed.
 
 The CLI runs in-process through :func:`tooling.cli.main` (the console script's own
@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingestion.config import load_config
-from ingestion.loader import ingest
+from ingestion.pipeline import ingest
 from tooling.cli import main
 
 

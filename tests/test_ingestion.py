@@ -16,7 +16,7 @@ from ingestion.errors import (
     UnknownSourceError,
     WarehouseLockedError,
 )
-from ingestion.loader import ingest
+from ingestion.pipeline import ingest
 
 
 def rows(db: Path, sql: str) -> list[tuple]:
@@ -148,7 +148,7 @@ def test_wrong_column_count_fails_and_keeps_previous_state(
     write_csv(
         landing / "erp/items/items_2026-10-03.csv", "item_id,amount_cents", ["5,10", "6,20,999"]
     )
-    # Issue 3: bad rows are quarantined and the rest loads by default; with a
+    # Bad rows are quarantined and the rest loads by default; with a
     # threshold of 0 the batch fails as before and keeps the previous state.
     with pytest.raises(SourceFileError, match=r"items_2026-10-03\.csv.*Expected Number of Columns"):
         ingest(config, db, landing, entity="items", max_bad_rows=0)
@@ -164,7 +164,7 @@ def test_wrong_column_count_fails_and_keeps_previous_state(
 
 
 def test_header_is_read_by_name(landing: Path, sources_file: Path, tmp_path: Path) -> None:
-    # Issue 3 changed this on purpose: columns are matched by header name (a
+    # On purpose: columns are matched by header name (a
     # reordered export loads correctly; added/missing columns are schema drift,
     # see test_ingest_drift.py); a header that is not a list of names is refused.
     write_csv(landing / "erp/items/items_2026-10-03.csv", "amount_cents,item_id", ["10,5"])

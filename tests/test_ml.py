@@ -30,7 +30,7 @@ import pytest
 import yaml
 from conftest import REPO, copy_repo, run_cli
 
-from ingestion.generate import generate
+from tooling.sample.generate import generate
 from tooling.artifacts import disabled_models
 
 pytestmark = pytest.mark.e2e
