@@ -161,7 +161,7 @@ def _ingest_entity(
             since=since,
         )
         # erased data subjects stay erased, whatever old file is loaded again
-        result.rows -= apply_tombstones(con, config, ent, result.batch_id, root)
+        result.rows -= apply_tombstones(con, config, ent, result, root)
         audit.record_batch(con, result, started)
         con.execute("commit")
         progress.finish(ent.qualified)
@@ -199,7 +199,14 @@ def _record_failure(
         con.execute("rollback")
     message = str(exc) if isinstance(exc, IngestionError) else f"{ent.qualified}: {describe(exc)}"
     failed = EntityResult(
-        ent.source, ent.name, ent.load, "failed", result.batch_id, files=files, error=message
+        ent.source,
+        ent.name,
+        ent.load,
+        "failed",
+        result.batch_id,
+        files=files,
+        error=message,
+        batch_key=result.batch_key,
     )
     if isinstance(exc, BadRowsError):
         failed.quarantined = exc.count

@@ -46,6 +46,7 @@ class EntityResult:
     high_water_mark: str | None = None
     warnings: list[str] = field(default_factory=list)
     removed_files: list[str] = field(default_factory=list)  # replace: no longer matched
+    batch_key: int | None = None  # what the batch's rows carry in _batch_key
 
     @property
     def table(self) -> str:

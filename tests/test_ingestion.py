@@ -47,13 +47,16 @@ def test_load_modes_and_metadata(landing: Path, sources_file: Path, tmp_path: Pa
     assert rows(
         db, "select json_extract_string(payload, '$.page') from raw_events.events order by event_id"
     ) == [("/a",), ("/b",)]
-    # metadata columns on every row; one batch id per entity load
+    # metadata columns on every row; one batch per entity load; the integer keys
+    # lead to the batch and the file in dataops_meta
     meta = rows(
         db,
-        "select count(*), count(distinct _batch_id), count(_loaded_at), "
-        "min(_source_file) from raw_erp.items",
+        "select count(*), count(distinct _batch_key), count(_loaded_at), min(f.path), "
+        "count(distinct b.batch_id) from raw_erp.items as i "
+        "join dataops_meta.loaded_files as f on f.file_key = i._file_key "
+        "join dataops_meta.load_batches as b on b.batch_key = i._batch_key",
     )
-    assert meta == [(4, 1, 4, "erp/items/items_2026-10-01.csv")]
+    assert meta == [(4, 1, 4, "erp/items/items_2026-10-01.csv", 1)]
     # pinned types
     types = dict(
         rows(
@@ -120,7 +123,7 @@ def test_changed_file_content_is_reloaded(
     )
     ingest(config, db, landing, entity="stores")
     assert rows(
-        db, "select * exclude (_loaded_at, _batch_id, _source_file) from raw_erp.stores order by 1"
+        db, "select * exclude (_loaded_at, _batch_key, _file_key) from raw_erp.stores order by 1"
     ) == [(1, "Brooklyn"), (2, "Chicago")]
 
 

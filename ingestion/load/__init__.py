@@ -34,9 +34,16 @@ def load(
     since: str | None,
 ) -> None:
     """Load the extracted parts into the entity's table and audit them in ``result``."""
-    batch = Batch(result.batch_id, started)
+    batch = Batch.open(con, result.batch_id, started, extracted)
+    result.batch_key = batch.key
     name = table.table_name(entity)
-    target, existed = table.prepare(con, entity, extracted.parts, full_refresh=full_refresh)
+    merging = entity.load == "merge"
+    # A new append/replace table is created by its first insert (merge stages first).
+    direct = not merging and bool(extracted.parts)
+    target, existed = table.prepare(
+        con, entity, extracted.parts, full_refresh=full_refresh, create=not direct
+    )
+    create = dict(target) if direct and not existed else None
     before = tuple(target)
     q = quarantine.open_for_batch(con, entity, extracted, batch)
     vanished = drift.vanished_columns(con, entity) if existed else set()
@@ -57,13 +64,12 @@ def load(
     files = [f for p in extracted.parts for f in p.files]
     # After the ALTERs of drift: DuckDB cannot commit an ALTER that follows a DELETE.
     audit.forget_reloaded(con, entity, files, existed)
-    merging = entity.load == "merge"
     dest = merge.stage(con, name) if merging else name
     names = list(target)
     result.rows = insert.insert_parts(
-        con, entity, extracted, risky, names, dest, q, batch, root=root, since=since
+        con, entity, extracted, risky, names, dest, q, batch, root=root, since=since, create=create
     )
-    batch_rows = dest if merging else f"{name} where _batch_id = {batch.id_sql}"
+    batch_rows = dest if merging else f"{name} where _batch_key = {batch.key}"
     has_cursor = bool(entity.cursor and entity.cursor in target)
     batch_max = insert.cursor_max(con, entity, batch_rows) if has_cursor else None
     if merging:

@@ -29,8 +29,8 @@ def record_batch(con: duckdb.DuckDBPyConnection, result: EntityResult, started: 
     con.execute(
         f"insert into {BATCHES} (batch_id, source, entity, load_mode, status, files, "
         "skipped_files, rows_loaded, started_at, finished_at, error, rows_quarantined, "
-        "drift_events, high_water_mark, removed_files) "
-        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "drift_events, high_water_mark, removed_files, batch_key) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             result.batch_id,
             result.source,
@@ -47,6 +47,7 @@ def record_batch(con: duckdb.DuckDBPyConnection, result: EntityResult, started: 
             len(result.drift),
             result.high_water_mark,
             result.removed_files or None,
+            result.batch_key,
         ],
     )
 
@@ -91,7 +92,9 @@ def forget_reloaded(
         return
     if existed and entity.load == "append":
         con.execute(
-            f"delete from {table_name(entity)} where _source_file in (select unnest(?))", [again]
+            f"delete from {table_name(entity)} where _file_key in (select file_key from {FILES} "
+            "where source = ? and entity = ? and path in (select unnest(?)))",
+            [entity.source, entity.name, again],
         )
     con.execute(
         f"delete from {FILES} where source = ? and entity = ? and path in (select unnest(?))",
@@ -115,24 +118,26 @@ def record_files(
     if not files:
         return
     if len(files) == 1:
-        per_file = {files[0].relative: result.rows}
+        per_file = {batch.file_keys[files[0].relative]: result.rows}
     else:
         per_file = dict(
-            con.execute(f"select _source_file, count(*) from {rows} group by 1").fetchall()
+            con.execute(f"select _file_key, count(*) from {rows} group by 1").fetchall()
         )
     for f in files:
+        key = batch.file_keys[f.relative]
         con.execute(
             f"insert into {FILES} (source, entity, path, sha256, rows_loaded, batch_id, "
-            "loaded_at, config_fp) values (?, ?, ?, ?, ?, ?, ?, ?)",
+            "loaded_at, config_fp, file_key) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 entity.source,
                 entity.name,
                 f.relative,
                 f.sha256,
-                per_file.get(f.relative, 0),
+                per_file.get(key, 0),
                 batch.batch_id,
                 batch.started,
                 entity.fingerprint,
+                key,
             ],
         )
         result.files.append(f.relative)

@@ -127,7 +127,7 @@ def reconcile(
             events.append(ev)
 
     for col, typ in part.columns.items():
-        if col in METADATA_COLUMNS:
+        if col in METADATA_COLUMNS or col == "_file_index":
             raise SourceFileError(f"{entity.qualified}: source column {col} is reserved")
         if col in vanished and existed:
             event(DriftEvent(col, "restored", None, typ))

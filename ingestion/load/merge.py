@@ -49,7 +49,8 @@ def merge(
     null_key = " or ".join(f"{k} is null" for k in keys)
     qi = insert_prefix(q, batch)
     con.execute(
-        f"{qi} _source_file, null, 'null primary key', to_json(s)::varchar "
+        f"{qi} {batch.key_name_sql('s._file_key')}, null, 'null primary key', "
+        "to_json(s)::varchar "
         f"from __staged as s where {null_key}"
     )
     con.execute(f"delete from __staged where {null_key}")
@@ -60,7 +61,7 @@ def merge(
     # Common case, one version per key: merge the staged rows as they are (no
     # window, no grouping, no second copy of the batch).
     unique = bool(dup and dup[0] == 0)
-    src = "__staged" if unique else _resolve_duplicates(con, entity, keys, data, qi)
+    src = "__staged" if unique else _resolve_duplicates(con, entity, keys, data, qi, batch)
     match = " and ".join(f"t.{k} = b.{k}" for k in keys)
     newer = ""
     if entity.cursor:
@@ -89,7 +90,12 @@ def merge(
 
 
 def _resolve_duplicates(
-    con: duckdb.DuckDBPyConnection, entity: Entity, keys: list[str], data: list[str], qi: str
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    keys: list[str],
+    data: list[str],
+    qi: str,
+    batch: Batch,
 ) -> str:
     """One row per key in ``__latest``: newest cursor wins, identical rows collapse,
     conflicting versions of one key go to quarantine."""
@@ -102,8 +108,8 @@ def _resolve_duplicates(
         top = "__top"
     con.execute(
         f"create or replace temp table __latest as select {', '.join(data)}, "
-        "any_value(_loaded_at) as _loaded_at, any_value(_batch_id) as _batch_id, "
-        f"min(_source_file) as _source_file from {top} group by all"
+        "any_value(_loaded_at) as _loaded_at, any_value(_batch_key) as _batch_key, "
+        f"min(_file_key) as _file_key from {top} group by all"
     )
     match_l = " and ".join(f"l.{k} = c.{k}" for k in keys)
     con.execute(
@@ -111,7 +117,8 @@ def _resolve_duplicates(
         f"group by all having count(*) > 1"
     )
     con.execute(
-        f"{qi} l._source_file, null, 'duplicate key in one batch with conflicting values', "
+        f"{qi} {batch.key_name_sql('l._file_key')}, null, "
+        "'duplicate key in one batch with conflicting values', "
         f"to_json(l)::varchar from __latest as l semi join __conflict as c on {match_l}"
     )
     con.execute(f"delete from __latest as l using __conflict as c where {match_l}")
@@ -136,7 +143,7 @@ def _apply_tombstones(
     cur, flag = quote(entity.cursor), quote(entity.soft_delete)
     tomb = f"{quote(entity.schema)}.{quote(entity.tombstones)}"
     con.execute(
-        f"create table if not exists {tomb} as select {', '.join(keys)}, {cur}, _batch_id "
+        f"create table if not exists {tomb} as select {', '.join(keys)}, {cur}, _batch_key "
         f"from {table} limit 0"
     )
     # a version not newer than the key's latest delete loses to it
@@ -144,10 +151,10 @@ def _apply_tombstones(
         f"delete from {src} as b using {tomb} as t where {match} "
         f"and b.{cur} is not null and t.{cur} is not null and b.{cur} < t.{cur}"
     )
-    cols = ", ".join([*keys, cur, "_batch_id"])
+    cols = ", ".join([*keys, cur, "_batch_key"])
     con.execute(
         f"merge into {tomb} as t using (select {cols} from {src} where {flag}) as b "
         f"on ({match}) when matched and (t.{cur} is null or b.{cur} >= t.{cur}) then update "
-        f"set {cur} = b.{cur}, _batch_id = b._batch_id when not matched then insert ({cols}) "
-        f"values ({', '.join(f'b.{c}' for c in [*keys, cur, '_batch_id'])})"
+        f"set {cur} = b.{cur}, _batch_key = b._batch_key when not matched then insert ({cols}) "
+        f"values ({', '.join(f'b.{c}' for c in [*keys, cur, '_batch_key'])})"
     )

@@ -71,9 +71,13 @@ def uncastable(
 ) -> None:
     """Quarantine the part's rows whose values do not cast to the table's column types."""
     lax = part.lax_sql or part.sql
+    record = "to_json(s)"
+    if part.files:  # the record as the source had it, without the loader's file index
+        record = """json_merge_patch(to_json(s), '{"_file_index": null}')"""
     con.execute(
-        f"{insert_prefix(q, batch)} _source_file, null, {_fail_reason(risky, part)}, "
-        f"to_json(s)::varchar from ({lax}) as s where {fail_condition(risky)}"
+        f"{insert_prefix(q, batch)} {batch.file_name_sql(part, 's.')}, null, "
+        f"{_fail_reason(risky, part)}, {record}::varchar from ({lax}) as s "
+        f"where {fail_condition(risky)}"
     )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import duckdb
 
 from ingestion.config import Entity
+from ingestion.errors import WarehouseError
 from ingestion.sources.base import Part
-from ingestion.state import FILES, METADATA_DDL
+from ingestion.state import FILES, LEGACY_METADATA_COLUMNS, METADATA_COLUMNS, METADATA_DDL
 from ingestion.warehouse import quote
 
 
@@ -24,17 +25,25 @@ def columns_of(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> dict[s
 
 
 def prepare(
-    con: duckdb.DuckDBPyConnection, entity: Entity, parts: list[Part], *, full_refresh: bool
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    parts: list[Part],
+    *,
+    full_refresh: bool,
+    create: bool = True,
 ) -> tuple[dict[str, str], bool]:
     """The table's columns before this load, and whether it existed with data to keep.
 
     A full refresh drops the table (and its tombstones); a replace load empties it;
-    a missing table is created with the declared columns, the batch's columns and
-    the audit columns.
+    a missing table gets the declared columns, the batch's columns and the audit
+    columns: created here, or (``create=False``) only planned, for the insert step
+    to create it from its first part (one write instead of create + insert).
     """
     table = table_name(entity)
     con.execute(f"create schema if not exists {quote(entity.schema)}")
     current = columns_of(con, entity.schema, entity.name)
+    if current and not full_refresh:
+        _refuse_legacy(entity, current)
     if current and full_refresh:
         con.execute(f"drop table {table}")
         con.execute(f"drop table if exists {quote(entity.schema)}.{quote(entity.tombstones)}")
@@ -51,6 +60,18 @@ def prepare(
     for part in parts:
         for col, typ in part.columns.items():
             columns.setdefault(col, typ)
-    cols = [f"{quote(c)} {t}" for c, t in columns.items()] + list(METADATA_DDL)
+    columns.update(d.split(maxsplit=1) for d in METADATA_DDL)
+    if not create:
+        return columns, False
+    cols = [f"{quote(c)} {t}" for c, t in columns.items()]
     con.execute(f"create table {table} ({', '.join(cols)})")
     return columns_of(con, entity.schema, entity.name), False
+
+
+def _refuse_legacy(entity: Entity, columns: dict[str, str]) -> None:
+    """A table from before integer audit keys (text ``_batch_id``/``_source_file`` per row)."""
+    if any(c in columns for c in LEGACY_METADATA_COLUMNS) and METADATA_COLUMNS[1] not in columns:
+        raise WarehouseError(
+            f"{entity.qualified} has the audit columns of an older dataops (_batch_id, "
+            "_source_file); reload it once with `dataops ingest --full-refresh`"
+        )

@@ -15,7 +15,12 @@ class LandingFile:
 
 @dataclass
 class Part:
-    """One reader call: SQL selecting data columns plus ``_source_file``."""
+    """One reader call: SQL selecting the data columns plus ``_file_index``.
+
+    ``_file_index`` is the position in ``files`` of the file a row came from (an
+    integer per row, not the file name); parts of API and database sources have no
+    files and no ``_file_index``.
+    """
 
     sql: str
     columns: dict[str, str]  # column -> type as the reader produces it
@@ -30,5 +35,5 @@ class Extracted:
 
     parts: list[Part]
     bad: list[tuple[str, str, str | None]]  # (reason, record, source_file)
-    label: str  # what _source_file holds for non-file sources
+    label: str  # names the origin of rows without a file (quarantine's _source_file)
     cleanup: Path | None = None

@@ -92,10 +92,10 @@ def _csv_header(entity: Entity, file: LandingFile) -> tuple[str, ...]:
     return header
 
 
-def _source_file_expr(files: list[LandingFile], root: Path) -> str:
-    if len(files) == 1:
-        return literal(files[0].relative)
-    return f"substr(filename, {len(str(root)) + 2})"
+def _file_index_expr(files: list[LandingFile]) -> str:
+    # One file: a literal, so the reader need not add a per-row column; several:
+    # DuckDB's virtual ``file_index`` (an integer, not the per-row file name string).
+    return "0" if len(files) == 1 else "file_index"
 
 
 def file_parts(
@@ -110,7 +110,7 @@ def file_parts(
     """Group files by header (CSV) or schema (Parquet); one reader call per group.
 
     ``spooled``: NDJSON files whose bad records went to quarantine, read from
-    their cleaned copy (one group each, so ``_source_file`` names the original).
+    their cleaned copy (one group each, so the row's file is the original).
     """
     root = root.resolve()
     spooled = spooled or {}
@@ -138,25 +138,22 @@ def file_parts(
         groups = {k: v for k, v in groups.items() if v}
     parts: list[Part] = []
     for index, (signature, group) in enumerate(groups.items()):
-        source_file = _source_file_expr(group, root)
-        # One file: _source_file is a literal, so the reader need not add a
-        # per-row filename column (it costs ~15% of a Parquet read).
-        fname = ", filename = true" if len(group) > 1 else ""
+        file_index = _file_index_expr(group)
         plist = path_list(paths[f.relative] for f in group)
         if entity.format == "csv":
             columns = {c: entity.columns.get(c, "VARCHAR") for c in signature}
             common = (
                 f"header = true, auto_detect = false, delim = ',', quote = '\"', "
-                f"escape = '\"', columns = {struct(columns)}{fname}"
+                f"escape = '\"', columns = {struct(columns)}"
             )
             rejects = f"__rejects_{index}"
             sel = ", ".join(quote(c) for c in columns)
             parts.append(
                 Part(
-                    sql=f"select {sel}, {source_file} as _source_file from read_csv({plist}, "
+                    sql=f"select {sel}, {file_index} as _file_index from read_csv({plist}, "
                     f"{common}, store_rejects = true, rejects_table = '{rejects}', "
                     f"rejects_scan = '{rejects}_scan')",
-                    lax_sql=f"select {sel}, {source_file} as _source_file from read_csv({plist}, "
+                    lax_sql=f"select {sel}, {file_index} as _file_index from read_csv({plist}, "
                     f"{common}, ignore_errors = true)",
                     columns=columns,
                     rejects=rejects,
@@ -169,8 +166,8 @@ def file_parts(
             sel = ", ".join(quote(c) for c in columns)
             parts.append(
                 Part(
-                    sql=f"select {sel}, {source_file} as _source_file from read_json({plist}, "
-                    f"format = 'newline_delimited', columns = {struct(columns)}{fname})",
+                    sql=f"select {sel}, {file_index} as _file_index from read_json({plist}, "
+                    f"format = 'newline_delimited', columns = {struct(columns)})",
                     columns=columns,
                     files=group,
                 )
@@ -184,9 +181,9 @@ def file_parts(
             sel = ", ".join(f"__record.{quote(c)} as {quote(c)}" for c in entity.columns)
             parts.append(
                 Part(
-                    sql=f"select {sel}, _source_file from (select unnest("
-                    f"{quote(entity.record_path)}) as __record, {source_file} as _source_file "
-                    f"from read_json({plist}, format = 'auto'{fname}, columns = "
+                    sql=f"select {sel}, _file_index from (select unnest("
+                    f"{quote(entity.record_path)}) as __record, {file_index} as _file_index "
+                    f"from read_json({plist}, format = 'auto', columns = "
                     f"{{{literal(entity.record_path)}: {literal(record_type)}}}))",
                     columns=dict(entity.columns),
                     files=group,
@@ -197,8 +194,7 @@ def file_parts(
             sel = ", ".join(quote(c) for c in columns)
             parts.append(
                 Part(
-                    sql=f"select {sel}, {source_file} as _source_file from read_parquet("
-                    f"{plist}{fname})",
+                    sql=f"select {sel}, {file_index} as _file_index from read_parquet({plist})",
                     columns=columns,
                     files=group,
                 )

@@ -23,7 +23,7 @@ from ingestion import redact
 from ingestion.config import Entity
 from ingestion.errors import SourceFileError
 from ingestion.sources.base import Extracted, Part
-from ingestion.sql import literal, path_list, struct
+from ingestion.sql import path_list, struct
 from ingestion.warehouse import quote
 
 PG_TYPES = {
@@ -90,13 +90,12 @@ def extract(con: duckdb.DuckDBPyConnection, entity: Entity, since: str | None) -
             files = path_list(pg.spool)
             parts.append(
                 Part(
-                    f"select {sel}, {literal(label)} as _source_file from read_csv("
+                    f"select {sel} from read_csv("
                     f"{files}, {common}, store_rejects = true, "
                     "rejects_table = '__rejects_pg', rejects_scan = '__rejects_pg_scan')",
                     dict(pg.columns),
                     rejects="__rejects_pg",
-                    lax_sql=f"select {sel}, {literal(label)} as _source_file from read_csv("
-                    f"{files}, {common}, ignore_errors = true)",
+                    lax_sql=f"select {sel} from read_csv({files}, {common}, ignore_errors = true)",
                 )
             )
         return Extracted(parts, [], label, cleanup=spool)

@@ -29,7 +29,7 @@ from ingestion import redact, retry
 from ingestion.config import Entity, RestConfig
 from ingestion.errors import SourceFileError
 from ingestion.sources.base import Extracted, Part
-from ingestion.sql import literal, path_list
+from ingestion.sql import path_list
 from ingestion.warehouse import quote
 
 MAX_PAGES = 100_000
@@ -130,9 +130,7 @@ def extract(con: duckdb.DuckDBPyConnection, entity: Entity, since: str | None) -
             schema = con.execute(f"describe select * from {reader}").fetchall()
             columns = {r[0]: r[1] for r in schema}
             sel = ", ".join(quote(c) for c in columns)
-            parts.append(
-                Part(f"select {sel}, {literal(label)} as _source_file from {reader}", columns)
-            )
+            parts.append(Part(f"select {sel} from {reader}", columns))
         bad = [(reason, record, label) for reason, record in got.bad]
         return Extracted(parts, bad, label, cleanup=spool)
     except BaseException:
