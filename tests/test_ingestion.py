@@ -14,6 +14,7 @@ from ingestion.errors import (
     ConfigError,
     SourceFileError,
     UnknownSourceError,
+    WarehouseError,
     WarehouseLockedError,
 )
 from ingestion.pipeline import ingest
@@ -67,6 +68,28 @@ def test_load_modes_and_metadata(landing: Path, sources_file: Path, tmp_path: Pa
     )
     assert types["customer_id"] == "BIGINT" and types["signed_up_at"] == "TIMESTAMP"
     assert types["_loaded_at"] == "TIMESTAMP WITH TIME ZONE"
+
+
+def test_a_table_with_the_old_text_audit_columns_is_refused_then_reloaded(
+    landing: Path, sources_file: Path, tmp_path: Path
+) -> None:
+    # A raw table written before integer audit keys: a new file must not be
+    # appended beside rows whose audit columns mean something else.
+    db = tmp_path / "w.duckdb"
+    config = load_config(sources_file)
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema raw_erp")
+        con.execute(
+            "create table raw_erp.items (item_id bigint, amount_cents bigint, "
+            "_loaded_at timestamptz, _batch_id varchar, _source_file varchar)"
+        )
+        con.execute("insert into raw_erp.items values (9, 1, now(), 'old', 'old.csv')")
+    with pytest.raises(WarehouseError, match=r"raw_erp\.items has the audit columns of an older "):
+        ingest(config, db, landing, entity="items")
+    assert rows(db, "select item_id from raw_erp.items") == [(9,)]  # nothing lost
+    [result] = ingest(config, db, landing, entity="items", full_refresh=True)
+    assert result.rows == 4
+    assert rows(db, "select count(*) from raw_erp.items where _file_key is not null") == [(4,)]
 
 
 def test_rerun_skips_files_and_changes_nothing(
