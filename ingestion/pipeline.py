@@ -28,7 +28,7 @@ from ingestion import sources
 from ingestion.config import Entity, SourcesConfig
 from ingestion.erasure import apply_tombstones
 from ingestion.errors import BadRowsError, IngestionError, WarehouseError
-from ingestion.load import audit, load, quarantine
+from ingestion.load import audit, load, quarantine, table
 from ingestion.results import EntityResult, NoProgress, Progress, summarize
 from ingestion.sources.base import Extracted, LandingFile
 from ingestion.sources.files import find_files
@@ -148,6 +148,8 @@ def _ingest_entity(
             _skipped(con, result, started, clock)
             progress.finish(ent.qualified)
             return result
+        if not full_refresh:
+            table.upgrade_legacy(con, ent)  # raw tables from before integer audit keys
         con.execute("begin transaction")
         root = landing_root.resolve() if ent.kind == "files" else None
         load(

@@ -14,7 +14,6 @@ from ingestion.errors import (
     ConfigError,
     SourceFileError,
     UnknownSourceError,
-    WarehouseError,
     WarehouseLockedError,
 )
 from ingestion.pipeline import ingest
@@ -70,26 +69,44 @@ def test_load_modes_and_metadata(landing: Path, sources_file: Path, tmp_path: Pa
     assert types["_loaded_at"] == "TIMESTAMP WITH TIME ZONE"
 
 
-def test_a_table_with_the_old_text_audit_columns_is_refused_then_reloaded(
+def test_a_table_with_the_old_text_audit_columns_is_upgraded_in_place(
     landing: Path, sources_file: Path, tmp_path: Path
 ) -> None:
-    # A raw table written before integer audit keys: a new file must not be
-    # appended beside rows whose audit columns mean something else.
+    # Make the warehouse an older dataops would have left: text _batch_id and
+    # _source_file per row, no keys in dataops_meta.
     db = tmp_path / "w.duckdb"
     config = load_config(sources_file)
+    ingest(config, db, landing, entity="items")
     with duckdb.connect(str(db)) as con:
-        con.execute("create schema raw_erp")
+        con.execute("create table old as select * from raw_erp.items")
+        con.execute("drop table raw_erp.items")
         con.execute(
-            "create table raw_erp.items (item_id bigint, amount_cents bigint, "
-            "_loaded_at timestamptz, _batch_id varchar, _source_file varchar)"
+            "create table raw_erp.items as select o.* exclude (_batch_key, _file_key), "
+            "b.batch_id as _batch_id, f.path as _source_file from old as o "
+            "join dataops_meta.load_batches as b on b.batch_key = o._batch_key "
+            "join dataops_meta.loaded_files as f on f.file_key = o._file_key"
         )
-        con.execute("insert into raw_erp.items values (9, 1, now(), 'old', 'old.csv')")
-    with pytest.raises(WarehouseError, match=r"raw_erp\.items has the audit columns of an older "):
-        ingest(config, db, landing, entity="items")
-    assert rows(db, "select item_id from raw_erp.items") == [(9,)]  # nothing lost
-    [result] = ingest(config, db, landing, entity="items", full_refresh=True)
-    assert result.rows == 4
-    assert rows(db, "select count(*) from raw_erp.items where _file_key is not null") == [(4,)]
+        con.execute("drop table old")
+        con.execute("update dataops_meta.load_batches set batch_key = null")
+        con.execute("update dataops_meta.loaded_files set file_key = null")
+    write_csv(landing / "erp/items/items_2026-10-03.csv", "item_id,amount_cents", ["7,70"])
+    [result] = ingest(config, db, landing, entity="items")
+    assert (result.status, result.rows) == ("loaded", 1)
+    # every row leads to its file and batch again: rows per file as the files hold them
+    per_file = rows(
+        db,
+        "select f.path, count(*), count(distinct b.batch_id) from raw_erp.items as i "
+        "join dataops_meta.loaded_files as f on f.file_key = i._file_key "
+        "join dataops_meta.load_batches as b on b.batch_key = i._batch_key group by 1 order by 1",
+    )
+    assert per_file == [
+        ("erp/items/items_2026-10-01.csv", 2, 1),
+        ("erp/items/items_2026-10-02.csv", 2, 1),
+        ("erp/items/items_2026-10-03.csv", 1, 1),
+    ]
+    columns = [c for (c,) in rows(db, "select column_name from (describe raw_erp.items)")]
+    assert columns[-3:] == ["_loaded_at", "_batch_key", "_file_key"]
+    assert "_source_file" not in columns and "_batch_id" not in columns
 
 
 def test_rerun_skips_files_and_changes_nothing(

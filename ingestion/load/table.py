@@ -7,7 +7,15 @@ import duckdb
 from ingestion.config import Entity
 from ingestion.errors import WarehouseError
 from ingestion.sources.base import Part
-from ingestion.state import FILES, LEGACY_METADATA_COLUMNS, METADATA_COLUMNS, METADATA_DDL
+from ingestion.state import (
+    BATCH_KEYS,
+    BATCHES,
+    FILE_KEYS,
+    FILES,
+    LEGACY_METADATA_COLUMNS,
+    METADATA_COLUMNS,
+    METADATA_DDL,
+)
 from ingestion.warehouse import quote
 
 
@@ -75,3 +83,58 @@ def _refuse_legacy(entity: Entity, columns: dict[str, str]) -> None:
             f"{entity.qualified} has the audit columns of an older dataops (_batch_id, "
             "_source_file); reload it once with `dataops ingest --full-refresh`"
         )
+
+
+def upgrade_legacy(con: duckdb.DuckDBPyConnection, entity: Entity) -> bool:
+    """Rewrite a table with the old text audit columns to integer keys, in its own transaction.
+
+    Old batches and files get keys; each row's ``_batch_key`` comes from its text
+    ``_batch_id`` and its ``_file_key`` from (``_source_file``, ``_batch_id``) in
+    ``loaded_files`` (NULL for API and database rows, as for new loads). The
+    tombstones of a soft-deleting merge entity get ``_batch_key`` the same way.
+    """
+    columns = columns_of(con, entity.schema, entity.name)
+    if not all(c in columns for c in LEGACY_METADATA_COLUMNS) or METADATA_COLUMNS[1] in columns:
+        return False
+    where = [entity.source, entity.name]
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            f"update {BATCHES} set batch_key = nextval('{BATCH_KEYS}') "
+            "where batch_key is null and source = ? and entity = ?",
+            where,
+        )
+        con.execute(
+            f"update {FILES} set file_key = nextval('{FILE_KEYS}') "
+            "where file_key is null and source = ? and entity = ?",
+            where,
+        )
+        table = table_name(entity)
+        old = f"{quote(entity.schema)}.{quote('__old_' + entity.name)}"
+        con.execute(f"alter table {table} rename to {quote('__old_' + entity.name)}")
+        con.execute(
+            f"create table {table} as select t.* exclude (_loaded_at, _batch_id, _source_file), "
+            "t._loaded_at, b.batch_key as _batch_key, f.file_key as _file_key "
+            f"from {old} as t left join (select batch_id, batch_key from {BATCHES} "
+            "where source = ? and entity = ?) as b on b.batch_id = t._batch_id "
+            f"left join (select path, batch_id, file_key from {FILES} "
+            "where source = ? and entity = ?) as f "
+            "on f.path = t._source_file and f.batch_id = t._batch_id",
+            where * 2,
+        )
+        con.execute(f"drop table {old}")
+        if "_batch_id" in columns_of(con, entity.schema, entity.tombstones):
+            tomb = f"{quote(entity.schema)}.{quote(entity.tombstones)}"
+            old = f"{quote(entity.schema)}.{quote('__old_' + entity.tombstones)}"
+            con.execute(f"alter table {tomb} rename to {quote('__old_' + entity.tombstones)}")
+            con.execute(
+                f"create table {tomb} as select t.* exclude (_batch_id), "
+                f"b.batch_key as _batch_key from {old} as t left join {BATCHES} as b "
+                "on b.batch_id = t._batch_id"
+            )
+            con.execute(f"drop table {old}")
+        con.execute("commit")
+    except duckdb.Error:
+        con.execute("rollback")
+        raise
+    return True
