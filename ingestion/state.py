@@ -36,6 +36,17 @@ QUARANTINE_COLUMNS = (
 
 
 def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create or extend the audit tables, in one transaction (one commit, not one per DDL)."""
+    con.execute("begin transaction")
+    try:
+        _create_meta_tables(con)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def _create_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create schema if not exists {META_SCHEMA}")
     con.execute(
         f"""
