@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 import duckdb
 import ingestion.pipeline as pipeline
@@ -39,12 +39,29 @@ def limited(path, *, read_only=False):
     return con
 
 pipeline.connect = limited  # every connection of this load runs under the limit
+peaks = {}
+
+def high_water_mib():
+    # VmHWM: this process's own peak RSS. (ru_maxrss is not: Linux carries the
+    # parent's peak across fork and exec, here the generator's.)
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+class PeakPerEntity:  # the process's peak RSS so far, when each entity finishes
+    def start(self, label, total): pass
+    def advance(self, label): pass
+    def finish(self, label):
+        peaks[label] = high_water_mib()
+
 start = time.perf_counter()
-results = pipeline.ingest(load_config(Path("ingestion/sources.yml")), Path(db), Path(landing))
+results = pipeline.ingest(
+    load_config(Path("ingestion/sources.yml")), Path(db), Path(landing), progress=PeakPerEntity()
+)
 seconds = time.perf_counter() - start
-peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"rows": sum(r.rows for r in results), "seconds": seconds,
-                  "peak_rss_mib": peak_kib / 1024}))
+                  "peak_rss_mib": high_water_mib(), "peak_after_entity_mib": peaks}))
 """
 
 
@@ -91,6 +108,8 @@ def main() -> None:
             f"{out['seconds']:.1f}s, peak RSS {out['peak_rss_mib']:.0f} MiB; "
             f"warehouse {(work / 'w.duckdb').stat().st_size / 1e9:.2f} GB"
         )
+        steps = ", ".join(f"{k} {v:.0f}" for k, v in out["peak_after_entity_mib"].items())
+        print(f"peak RSS so far (MiB) after each entity, in load order: {steps}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
