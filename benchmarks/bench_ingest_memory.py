@@ -3,8 +3,9 @@
 Generates the sample business (``dataops generate``) at ``--scale`` (100: tens of
 millions of rows), then ingests it in a child process whose DuckDB connections
 run with ``memory_limit`` (default 2GB) and a temp directory to spill to. Prints
-the rows loaded, wall time, the child's peak RSS and what was spilled. It must
-complete: a load that needs more memory than the limit spills or fails.
+the rows loaded, wall time and the child's own peak RSS (VmHWM), also after each
+entity. It must complete: a load that needs more memory than the limit spills or
+fails.
 
     uv run python benchmarks/bench_ingest_memory.py [--scale 100] [--memory-limit 2GB]
 """
