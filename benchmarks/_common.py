@@ -45,8 +45,11 @@ def report(name: str, ours: list[float], base: list[float], *, higher_is_better:
         if higher_is_better
         else "time ratio (ours / baseline)"
     )
+    # the same ratio per alternation (ours and the baseline ran back to back)
+    pairs = [b / o if higher_is_better else o / b for o, b in zip(ours, base, strict=False)]
+    spread = f" (per run {min(pairs):.3f}-{max(pairs):.3f})" if len(pairs) > 1 else ""
     print(
         f"{name}: ours median {mo:.2f}s {[round(t, 2) for t in ours]}, "
-        f"baseline median {mb:.2f}s {[round(t, 2) for t in base]}, {kind} = {ratio:.3f}"
+        f"baseline median {mb:.2f}s {[round(t, 2) for t in base]}, {kind} = {ratio:.3f}{spread}"
     )
     return ratio

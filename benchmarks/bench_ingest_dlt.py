@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_ingest_formats import GEN, sources
 
 from ingestion.config import load_config
-from ingestion.loader import ingest
+from ingestion.pipeline import ingest
 
 VENV = Path("/tmp/dlt-venv")
 DLT_RUN = r"""

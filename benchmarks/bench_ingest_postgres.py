@@ -35,7 +35,7 @@ import psycopg
 import pyarrow as pa
 
 from ingestion.config import load_config
-from ingestion.loader import ingest
+from ingestion.pipeline import ingest
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 DDL = (

@@ -25,8 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingestion.generate import generate
 from tooling.devtools.workspace import copy_repo
+from tooling.sample.generate import generate
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -21,12 +21,16 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from ingestion.config import Entity, SourcesConfig, SubjectColumn
 from ingestion.errors import ConfigError
 from ingestion.warehouse import quote
+
+if TYPE_CHECKING:
+    from ingestion.results import EntityResult
 
 KEY_ENV = "DATAOPS_PRIVACY_KEY"
 ERASED = "dataops_meta.erased_subjects"
@@ -202,7 +206,7 @@ def apply_tombstones(
     con: duckdb.DuckDBPyConnection,
     config: SourcesConfig | None,
     entity: Entity,
-    batch_id: str,
+    batch: EntityResult,
     root: Path | None,
 ) -> int:
     """Drop the rows of erased subjects that this batch brought in; their count.
@@ -225,7 +229,11 @@ def apply_tombstones(
         if pred is None:
             continue
         where, params = pred
-        scope = f"_batch_id = ? and {where}"
+        # the table's rows carry the batch's integer key, quarantine rows its text id
+        if rel.kind == "table":
+            scope, batch_id = f"_batch_key = ? and {where}", batch.batch_key
+        else:
+            scope, batch_id = f"_batch_id = ? and {where}", batch.batch_id
         if rel.kind == "table" and config is not None:
             for link in {(s.via, s.column) for s in links_to(config, entity)}:
                 linked = SubjectColumn(key="", column=link[1], via=link[0])

@@ -29,3 +29,21 @@ class WarehouseLockedError(IngestionError):
 
 class WarehouseError(IngestionError):
     """Any other problem opening or writing the warehouse."""
+
+
+class SchemaDriftError(IngestionError):
+    """A ``schema: frozen`` entity whose source changed shape."""
+
+
+class BadRowsError(SourceFileError):
+    """More rows than ``max_bad_rows`` failed to parse or type.
+
+    ``quarantined`` holds the batch's quarantine rows (an Arrow table): the
+    load's transaction rolls back, and the loader writes them again on their
+    own so the user can see why the load failed.
+    """
+
+    def __init__(self, message: str, quarantined: object = None, count: int = 0) -> None:
+        super().__init__(message)
+        self.quarantined = quarantined
+        self.count = count

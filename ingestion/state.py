@@ -19,6 +19,16 @@ BATCHES = f"{META_SCHEMA}.load_batches"
 FILES = f"{META_SCHEMA}.loaded_files"
 MARKS = f"{META_SCHEMA}.high_water_marks"
 DRIFT = f"{META_SCHEMA}.drift_events"
+BATCH_KEYS = f"{META_SCHEMA}.batch_keys"
+FILE_KEYS = f"{META_SCHEMA}.file_keys"
+# The audit columns every raw table carries after its data columns: one constant
+# timestamp and two integers per row (a text batch id and file name per row cost
+# more than the load itself). ``_batch_key`` is ``load_batches.batch_key``,
+# ``_file_key`` is ``loaded_files.file_key`` (NULL for API and database rows).
+METADATA_DDL = ("_loaded_at timestamptz", "_batch_key bigint", "_file_key bigint")
+METADATA_COLUMNS = tuple(d.split()[0] for d in METADATA_DDL)
+# The audit columns of raw tables written before integer keys.
+LEGACY_METADATA_COLUMNS = ("_batch_id", "_source_file")
 QUARANTINE_COLUMNS = (
     "_batch_id varchar, _quarantined_at timestamptz, _source_file varchar, "
     "_line bigint, _reason varchar, _record varchar"
@@ -26,6 +36,17 @@ QUARANTINE_COLUMNS = (
 
 
 def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create or extend the audit tables, in one transaction (one commit, not one per DDL)."""
+    con.execute("begin transaction")
+    try:
+        _create_meta_tables(con)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def _create_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create schema if not exists {META_SCHEMA}")
     con.execute(
         f"""
@@ -44,11 +65,14 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
-    # Columns added by issue 3; the original ones above stay as they were.
+    # Columns added after the first release; the original ones above stay as they were.
     for column in ("rows_quarantined bigint", "drift_events integer", "high_water_mark varchar"):
         con.execute(f"alter table {BATCHES} add column if not exists {column}")
-    # Issue 13: files a `replace` load dropped because they no longer match.
+    # Files a `replace` load dropped because they no longer match.
     con.execute(f"alter table {BATCHES} add column if not exists removed_files varchar[]")
+    # The integer the batch's rows carry in ``_batch_key`` (NULL: skipped or failed).
+    con.execute(f"alter table {BATCHES} add column if not exists batch_key bigint")
+    con.execute(f"create sequence if not exists {BATCH_KEYS}")
     con.execute(
         f"""
         create table if not exists {FILES} (
@@ -62,9 +86,12 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
-    # Issue 13: the fingerprint of the entity's config the file was loaded with; a
+    # The fingerprint of the entity's config the file was loaded with; a
     # file loaded under another config is loaded again (NULL: before fingerprints).
     con.execute(f"alter table {FILES} add column if not exists config_fp varchar")
+    # The integer the file's rows carry in ``_file_key``.
+    con.execute(f"alter table {FILES} add column if not exists file_key bigint")
+    con.execute(f"create sequence if not exists {FILE_KEYS}")
     con.execute(
         f"""
         create table if not exists {MARKS} (

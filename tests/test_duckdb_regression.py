@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion.config import load_config
-from ingestion.loader import ingest
+from ingestion.pipeline import ingest
 
 ROWS = 130_000  # more than one row group
 

@@ -1,4 +1,4 @@
-"""Bad input and faults (issue 13): one error line naming the culprit, the right exit
+"""Bad input and faults: one error line naming the culprit, the right exit
 code, no traceback, and every table's fingerprint unchanged where a load failed.
 
 The CLI runs in-process through :func:`tooling.cli.main` (the console script's own
@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingestion.config import load_config
-from ingestion.loader import ingest
+from ingestion.pipeline import ingest
 from tooling.cli import main
 
 
@@ -458,7 +458,8 @@ def test_a_malformed_ndjson_record_is_quarantined_not_fatal(
     assert rc == 0, err
     with duckdb.connect(str(db), read_only=True) as con:
         loaded = con.execute(
-            "select event_id from raw_events.events where _source_file like '%10-03%' order by 1"
+            "select event_id from raw_events.events where _file_key in (select file_key "
+            "from dataops_meta.loaded_files where path like '%10-03%') order by 1"
         ).fetchall()
         kept = con.execute("select _reason, _record from raw_events._quarantine_events").fetchall()
     assert loaded == [("g1",), ("g2",)]

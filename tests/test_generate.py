@@ -14,7 +14,7 @@ import duckdb
 import pytest
 import yaml
 
-from ingestion.generate import ENTITIES, generate
+from tooling.sample.generate import ENTITIES, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 DAYS = 28

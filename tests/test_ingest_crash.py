@@ -28,7 +28,7 @@ LOADER = """
 import sys
 from pathlib import Path
 from ingestion.config import load_config
-from ingestion.loader import ingest
+from ingestion.pipeline import ingest
 
 class Announce:
     def start(self, label, total):

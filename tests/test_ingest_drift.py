@@ -12,8 +12,8 @@ import pytest
 from conftest import write_csv
 
 from ingestion.config import load_config
-from ingestion.errors import SourceFileError
-from ingestion.loader import SchemaDriftError, ingest
+from ingestion.errors import SchemaDriftError, SourceFileError
+from ingestion.pipeline import ingest
 
 
 def q(db: Path, sql: str) -> list[tuple]:

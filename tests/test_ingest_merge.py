@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingestion.config import load_config
-from ingestion.loader import ingest
+from ingestion.pipeline import ingest
 
 SOURCES = """
 sources:

@@ -16,7 +16,7 @@ import pytest
 from conftest import skip_unless
 
 from ingestion.config import load_config
-from ingestion.loader import ingest
+from ingestion.pipeline import ingest
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 pytestmark = [pytest.mark.postgres]

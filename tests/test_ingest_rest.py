@@ -13,7 +13,7 @@ from werkzeug.wrappers import Request, Response
 
 from ingestion.config import load_config
 from ingestion.errors import SourceFileError
-from ingestion.loader import ingest
+from ingestion.pipeline import ingest
 
 SECRET = "s3cr3t-token-value"
 
@@ -176,6 +176,32 @@ def test_retries_after_429_and_500(httpserver: HTTPServer, tmp_path: Path, token
     httpserver.expect_request("/payments").respond_with_data("down", status=503)
     with pytest.raises(SourceFileError, match=r"HTTP 503 after 6 attempt"):
         ingest(config, tmp_path / "w2.duckdb", tmp_path)
+
+
+@pytest.mark.parametrize("form", ["seconds", "http-date"])
+def test_retry_after_is_honoured(
+    httpserver: HTTPServer, tmp_path: Path, token: str, form: str
+) -> None:
+    # backoff is 0.01 s in these sources; the server asks for about 2 s
+    import time
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    arrived: list[float] = []
+
+    def handler(request: Request) -> Response:
+        arrived.append(time.monotonic())
+        if len(arrived) == 1:
+            later = datetime.now(UTC) + timedelta(seconds=3)
+            ask = "2" if form == "seconds" else format_datetime(later, usegmt=True)
+            return Response("slow down", status=429, headers={"Retry-After": ask})
+        return Response(json.dumps({"data": RECORDS}), mimetype="application/json")
+
+    httpserver.expect_request("/payments").respond_with_handler(handler)
+    config = load_config(write_sources(tmp_path, httpserver.url_for(""), "none"))
+    [result] = ingest(config, tmp_path / "w.duckdb", tmp_path)
+    assert result.rows == len(RECORDS) and len(arrived) == 2
+    assert arrived[1] - arrived[0] >= 1.5
 
 
 def test_malformed_page_is_quarantined_or_fails(

@@ -16,7 +16,7 @@ from ingestion.errors import (
     UnknownSourceError,
     WarehouseLockedError,
 )
-from ingestion.loader import ingest
+from ingestion.pipeline import ingest
 
 
 def rows(db: Path, sql: str) -> list[tuple]:
@@ -47,13 +47,16 @@ def test_load_modes_and_metadata(landing: Path, sources_file: Path, tmp_path: Pa
     assert rows(
         db, "select json_extract_string(payload, '$.page') from raw_events.events order by event_id"
     ) == [("/a",), ("/b",)]
-    # metadata columns on every row; one batch id per entity load
+    # metadata columns on every row; one batch per entity load; the integer keys
+    # lead to the batch and the file in dataops_meta
     meta = rows(
         db,
-        "select count(*), count(distinct _batch_id), count(_loaded_at), "
-        "min(_source_file) from raw_erp.items",
+        "select count(*), count(distinct _batch_key), count(_loaded_at), min(f.path), "
+        "count(distinct b.batch_id) from raw_erp.items as i "
+        "join dataops_meta.loaded_files as f on f.file_key = i._file_key "
+        "join dataops_meta.load_batches as b on b.batch_key = i._batch_key",
     )
-    assert meta == [(4, 1, 4, "erp/items/items_2026-10-01.csv")]
+    assert meta == [(4, 1, 4, "erp/items/items_2026-10-01.csv", 1)]
     # pinned types
     types = dict(
         rows(
@@ -64,6 +67,46 @@ def test_load_modes_and_metadata(landing: Path, sources_file: Path, tmp_path: Pa
     )
     assert types["customer_id"] == "BIGINT" and types["signed_up_at"] == "TIMESTAMP"
     assert types["_loaded_at"] == "TIMESTAMP WITH TIME ZONE"
+
+
+def test_a_table_with_the_old_text_audit_columns_is_upgraded_in_place(
+    landing: Path, sources_file: Path, tmp_path: Path
+) -> None:
+    # Make the warehouse an older dataops would have left: text _batch_id and
+    # _source_file per row, no keys in dataops_meta.
+    db = tmp_path / "w.duckdb"
+    config = load_config(sources_file)
+    ingest(config, db, landing, entity="items")
+    with duckdb.connect(str(db)) as con:
+        con.execute("create table old as select * from raw_erp.items")
+        con.execute("drop table raw_erp.items")
+        con.execute(
+            "create table raw_erp.items as select o.* exclude (_batch_key, _file_key), "
+            "b.batch_id as _batch_id, f.path as _source_file from old as o "
+            "join dataops_meta.load_batches as b on b.batch_key = o._batch_key "
+            "join dataops_meta.loaded_files as f on f.file_key = o._file_key"
+        )
+        con.execute("drop table old")
+        con.execute("update dataops_meta.load_batches set batch_key = null")
+        con.execute("update dataops_meta.loaded_files set file_key = null")
+    write_csv(landing / "erp/items/items_2026-10-03.csv", "item_id,amount_cents", ["7,70"])
+    [result] = ingest(config, db, landing, entity="items")
+    assert (result.status, result.rows) == ("loaded", 1)
+    # every row leads to its file and batch again: rows per file as the files hold them
+    per_file = rows(
+        db,
+        "select f.path, count(*), count(distinct b.batch_id) from raw_erp.items as i "
+        "join dataops_meta.loaded_files as f on f.file_key = i._file_key "
+        "join dataops_meta.load_batches as b on b.batch_key = i._batch_key group by 1 order by 1",
+    )
+    assert per_file == [
+        ("erp/items/items_2026-10-01.csv", 2, 1),
+        ("erp/items/items_2026-10-02.csv", 2, 1),
+        ("erp/items/items_2026-10-03.csv", 1, 1),
+    ]
+    columns = [c for (c,) in rows(db, "select column_name from (describe raw_erp.items)")]
+    assert columns[-3:] == ["_loaded_at", "_batch_key", "_file_key"]
+    assert "_source_file" not in columns and "_batch_id" not in columns
 
 
 def test_rerun_skips_files_and_changes_nothing(
@@ -120,7 +163,7 @@ def test_changed_file_content_is_reloaded(
     )
     ingest(config, db, landing, entity="stores")
     assert rows(
-        db, "select * exclude (_loaded_at, _batch_id, _source_file) from raw_erp.stores order by 1"
+        db, "select * exclude (_loaded_at, _batch_key, _file_key) from raw_erp.stores order by 1"
     ) == [(1, "Brooklyn"), (2, "Chicago")]
 
 
@@ -148,7 +191,7 @@ def test_wrong_column_count_fails_and_keeps_previous_state(
     write_csv(
         landing / "erp/items/items_2026-10-03.csv", "item_id,amount_cents", ["5,10", "6,20,999"]
     )
-    # Issue 3: bad rows are quarantined and the rest loads by default; with a
+    # Bad rows are quarantined and the rest loads by default; with a
     # threshold of 0 the batch fails as before and keeps the previous state.
     with pytest.raises(SourceFileError, match=r"items_2026-10-03\.csv.*Expected Number of Columns"):
         ingest(config, db, landing, entity="items", max_bad_rows=0)
@@ -164,7 +207,7 @@ def test_wrong_column_count_fails_and_keeps_previous_state(
 
 
 def test_header_is_read_by_name(landing: Path, sources_file: Path, tmp_path: Path) -> None:
-    # Issue 3 changed this on purpose: columns are matched by header name (a
+    # On purpose: columns are matched by header name (a
     # reordered export loads correctly; added/missing columns are schema drift,
     # see test_ingest_drift.py); a header that is not a list of names is refused.
     write_csv(landing / "erp/items/items_2026-10-03.csv", "amount_cents,item_id", ["10,5"])

@@ -30,8 +30,8 @@ import pytest
 import yaml
 from conftest import REPO, copy_repo, run_cli
 
-from ingestion.generate import generate
 from tooling.artifacts import disabled_models
+from tooling.sample.generate import generate
 
 pytestmark = pytest.mark.e2e
 

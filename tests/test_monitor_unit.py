@@ -18,7 +18,8 @@ from conftest import hold_duckdb_lock
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from ingestion.loader import BATCHES, EntityResult, ensure_meta_tables
+from ingestion.results import EntityResult
+from ingestion.state import BATCHES, ensure_meta_tables
 from tooling.errors import UsageError
 from tooling.monitor import record_run
 from tooling.monitor.alerts import mask_url, post
@@ -240,6 +241,47 @@ def test_webhook_retries_with_backoff_and_masks_the_url(httpserver: HTTPServer) 
     }
     masked = mask_url(url)
     assert "very-secret" not in masked and masked.startswith("http://localhost")
+
+
+@pytest.mark.parametrize("form", ["seconds", "http-date"])
+def test_webhook_waits_as_long_as_retry_after_asks(httpserver: HTTPServer, form: str) -> None:
+    # The backoff alone would wait 0.01 s; the webhook asks for about 2 s
+    # (an HTTP-date has whole seconds, so it is 2 s from now rounded up).
+    import time
+    from email.utils import format_datetime
+
+    arrived: list[float] = []
+
+    def limited(request: Any) -> Response:
+        arrived.append(time.monotonic())
+        if len(arrived) > 1:
+            return Response("ok", status=200)
+        later = datetime.now(UTC) + timedelta(seconds=3)
+        ask = "2" if form == "seconds" else format_datetime(later, usegmt=True)
+        return Response("slow down", status=429, headers={"Retry-After": ask})
+
+    httpserver.expect_request(SECRET_PATH, method="POST").respond_with_handler(limited)
+    delivery = post(httpserver.url_for(SECRET_PATH), {"text": "hi"}, attempts=3, backoff=0.01)
+    assert delivery.delivered and delivery.attempts == 2
+    assert arrived[1] - arrived[0] >= 1.5
+
+
+def test_webhook_caps_a_long_retry_after_and_gives_up_on_a_client_error(
+    httpserver: HTTPServer,
+) -> None:
+    calls: list[int] = []
+
+    def handler(request: Any) -> Response:
+        calls.append(1)
+        if len(calls) == 1:
+            return Response("later", status=503, headers={"Retry-After": "3600"})
+        return Response("no", status=403)
+
+    httpserver.expect_request(SECRET_PATH, method="POST").respond_with_handler(handler)
+    url = httpserver.url_for(SECRET_PATH)
+    delivery = post(url, {"text": "hi"}, attempts=5, backoff=0.01, max_wait=0.2)
+    assert (delivery.delivered, delivery.attempts, delivery.error) == (False, 2, "HTTP 403")
+    assert len(calls) == 2
 
 
 def test_an_unreachable_webhook_never_fails_the_recording(tmp_path: Path) -> None:

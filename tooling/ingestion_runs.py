@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingestion.config import load_config
-from ingestion.loader import EntityResult, Progress, ingest, status
+from ingestion.pipeline import EntityResult, Progress, ingest, status
 from ingestion.state import EntityStatus
 from tooling.settings import Settings
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ingestion.loader import EntityResult, Progress, summarize
+from ingestion.results import EntityResult, Progress, summarize
 from ingestion.warehouse import connect
 from tooling.artifacts import RunSummary, read_run_results
 from tooling.dbt_invoke import invoke

@@ -55,7 +55,7 @@ class BuildProgress:
     def __exit__(self, *exc: object) -> None:
         self._progress.stop()
 
-    # ingestion (ingestion.loader.Progress)
+    # ingestion (ingestion.results.Progress)
     def start(self, label: str, total: int) -> None:
         task = self._progress.add_task(label, total=total, unit="steps", current="")
         self._files[label] = (task, total)

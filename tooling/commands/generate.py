@@ -27,7 +27,7 @@ def generate(
     days: Annotated[int, typer.Option("--days", help="Number of daily exports.")] = 28,
 ) -> None:
     """Generate the retail sample business (ERP CSVs, payment API pages, NDJSON events)."""
-    from ingestion.generate import generate as run
+    from tooling.sample.generate import generate as run
 
     started = time.perf_counter()
     try:

@@ -2,12 +2,11 @@
 
 The webhook URL is a secret (Slack's carries its token in the path): it is
 never printed; :func:`mask_url` shows only its scheme and host. Delivery is
-retried with exponential backoff and never raises.
+retried (429, 5xx, network errors; honouring ``Retry-After``) and never raises.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -113,28 +112,31 @@ def post(
     attempts: int = 3,
     backoff: float = 0.5,
     timeout: float = 5.0,
+    max_wait: float = 30.0,
 ) -> Delivery:
-    """POST the payload; retry on network errors, 429 and 5xx with backoff. Never raises."""
+    """POST the payload; retry on network errors, 429 and 5xx. Never raises.
+
+    The wait between attempts is the webhook's ``Retry-After`` when it sends one
+    (capped at ``max_wait``), else exponential backoff: the policy of
+    :mod:`ingestion.retry`, shared with the REST source.
+    """
     import httpx  # loaded only when an alert is actually sent (keeps CLI start-up fast)
+
+    from ingestion import retry
 
     kind = str(payload.get("dataops", {}).get("kind", "alert"))
     payload = redact_value(payload)
-    error = None
-    tries = 0
-    for attempt in range(max(attempts, 1)):
-        tries = attempt + 1
-        try:
-            response = httpx.post(url, json=payload, timeout=timeout)
-        except httpx.HTTPError as exc:
-            error = redact(scrub(f"{type(exc).__name__}: {exc}", url))
-        except Exception as exc:  # a monitoring problem must never fail the build
-            error = redact(scrub(f"{type(exc).__name__}: {exc}", url))
-        else:
-            if response.status_code < 300:
-                return Delivery(True, tries, kind)
-            error = f"HTTP {response.status_code}"
-            if response.status_code < 500 and response.status_code != 429:
-                break  # a client error will not get better by retrying
-        if attempt + 1 < attempts:
-            time.sleep(backoff * (2**attempt))
-    return Delivery(False, tries, kind, error)
+    # any exception is retried and reported: a monitoring problem must never fail the build
+    got = retry.call(
+        lambda: httpx.post(url, json=payload, timeout=timeout),
+        attempts=attempts,
+        backoff=backoff,
+        retry_on=(Exception,),
+        max_wait=max_wait,
+    )
+    if got.response is None:
+        error = redact(scrub(f"{type(got.error).__name__}: {got.error}", url))
+        return Delivery(False, got.attempts, kind, error)
+    if got.response.status_code < 300:
+        return Delivery(True, got.attempts, kind)
+    return Delivery(False, got.attempts, kind, f"HTTP {got.response.status_code}")

@@ -345,7 +345,7 @@ def landing_hits(
     config: SourcesConfig, landing_root: Path, subject: Subject, linked: dict[str, list[str]]
 ) -> list[Hit]:
     """Landing files that still hold the subject (ours to list, not to change)."""
-    from ingestion.loader import find_files
+    from ingestion.sources.files import find_files
 
     hits = []
     con = duckdb.connect(":memory:")

@@ -7,14 +7,15 @@ source as (
 ),
 
 -- Event lines can be delivered twice. Keep one row per event_id: the most
--- recently loaded one, ties broken by the later source file name.
+-- recently loaded one, ties broken by the later source file (file keys follow the
+-- file names).
 deduplicated as (
 
     select
         *,
         row_number() over (
             partition by event_id
-            order by _loaded_at desc, _source_file desc
+            order by _loaded_at desc, _file_key desc
         ) as row_num
 
     from source

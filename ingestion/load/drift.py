@@ -1,6 +1,6 @@
 """Schema drift: compare an incoming batch's columns with the table's.
 
-Rules (issue 3): a new column is added as a nullable column; a vanished column
+Rules: a new column is added as a nullable column; a vanished column
 is kept and filled with NULL; a widening type change widens the table's column;
 any other type change is *incompatible*: rows whose value cannot be cast to the
 table's type go to quarantine. ``schema: frozen`` turns every drift into an
@@ -11,6 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+import duckdb
+
+from ingestion.config import Entity
+from ingestion.errors import SchemaDriftError, SourceFileError
+from ingestion.sources.base import Part
+from ingestion.state import DRIFT, METADATA_COLUMNS
+from ingestion.warehouse import quote
 
 INTEGERS = ["TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"]
 # Digits each integer type needs, to decide whether a DECIMAL holds it.
@@ -89,3 +97,72 @@ def is_widening(old: str, new: str) -> bool:
 
 def same(a: str, b: str) -> bool:
     return normalize(a) == normalize(b)
+
+
+def reconcile(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    table: str,
+    target: dict[str, str],
+    part: Part,
+    *,
+    existed: bool,
+    events: list[DriftEvent],
+    before: tuple[str, ...],
+    vanished: set[str],
+) -> dict[str, str]:
+    """Apply drift rules for one part; return {column: target type} needing try_cast.
+
+    ``vanished`` holds the columns whose removal is already on record: they
+    are not reported again each batch, and their return is ("restored").
+    """
+    risky: dict[str, str] = {}
+
+    def event(ev: DriftEvent) -> None:
+        if entity.schema_mode == "frozen":
+            raise SchemaDriftError(
+                f"{entity.qualified}: schema is frozen but the source changed: {ev.describe()}"
+            )
+        if ev not in events:
+            events.append(ev)
+
+    for col, typ in part.columns.items():
+        if col in METADATA_COLUMNS or col == "_file_index":
+            raise SourceFileError(f"{entity.qualified}: source column {col} is reserved")
+        if col in vanished and existed:
+            event(DriftEvent(col, "restored", None, typ))
+            vanished.discard(col)
+        if col not in target:
+            event(DriftEvent(col, "added", None, typ))
+            con.execute(f"alter table {table} add column {quote(col)} {typ}")
+            target[col] = typ
+            continue
+        have = target[col]
+        if same(have, typ) or is_widening(typ, have):
+            continue
+        if existed and is_widening(have, typ):
+            event(DriftEvent(col, "widened", have, typ))
+            con.execute(f"alter table {table} alter column {quote(col)} type {typ}")
+            target[col] = typ
+            continue
+        if existed:
+            event(DriftEvent(col, "incompatible", have, typ))
+        risky[col] = have
+    for col in before:
+        absent = col not in part.columns and col not in METADATA_COLUMNS
+        if absent and existed and col not in vanished:
+            event(DriftEvent(col, "removed", target[col], None))
+            vanished.add(col)
+    return risky
+
+
+def vanished_columns(con: duckdb.DuckDBPyConnection, entity: Entity) -> set[str]:
+    """Columns whose latest removed/restored drift event is 'removed'."""
+    rows = con.execute(
+        f"select column_name from {DRIFT} where source = ? and entity = ? "
+        "and kind in ('removed', 'restored') "
+        "qualify row_number() over (partition by column_name order by detected_at desc, "
+        "kind = 'removed') = 1 and kind = 'removed'",
+        [entity.source, entity.name],
+    ).fetchall()
+    return {r[0] for r in rows}

@@ -1,4 +1,4 @@
-"""Extract a PostgreSQL table with COPY, streamed into CSV spool files.
+"""The PostgreSQL source: a table extracted with COPY, streamed into CSV spool files.
 
 The server streams ``COPY (select ...) TO STDOUT (FORMAT csv)`` one row per
 message; rows go to spool files of ``batch_rows`` rows each, which DuckDB then
@@ -10,15 +10,21 @@ variable and never appears in messages.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import psycopg
 from psycopg import sql
 
 from ingestion import redact
 from ingestion.config import Entity
 from ingestion.errors import SourceFileError
+from ingestion.sources.base import Extracted, Part
+from ingestion.sql import path_list, struct
+from ingestion.warehouse import quote
 
 PG_TYPES = {
     "smallint": "SMALLINT",
@@ -67,7 +73,38 @@ def dsn(entity: Entity) -> str:
     return value
 
 
-def extract(entity: Entity, spool_dir: Path, *, since: str | None) -> PgExtract:
+def extract(con: duckdb.DuckDBPyConnection, entity: Entity, since: str | None) -> Extracted:
+    """Copy the new rows into CSV spool files and describe them as one typed CSV reader call."""
+    assert entity.postgres is not None
+    spool = Path(tempfile.mkdtemp(prefix=f"dataops-{entity.source}-{entity.name}-"))
+    try:
+        pg = fetch(entity, spool, since=since)
+        label = f"postgres:{entity.postgres.table_schema}.{entity.postgres.table}"
+        parts: list[Part] = []
+        if pg.spool:
+            common = (
+                f"header = false, auto_detect = false, delim = ',', quote = '\"', "
+                f"escape = '\"', allow_quoted_nulls = false, columns = {struct(pg.columns)}"
+            )
+            sel = ", ".join(quote(c) for c in pg.columns)
+            files = path_list(pg.spool)
+            parts.append(
+                Part(
+                    f"select {sel} from read_csv("
+                    f"{files}, {common}, store_rejects = true, "
+                    "rejects_table = '__rejects_pg', rejects_scan = '__rejects_pg_scan')",
+                    dict(pg.columns),
+                    rejects="__rejects_pg",
+                    lax_sql=f"select {sel} from read_csv({files}, {common}, ignore_errors = true)",
+                )
+            )
+        return Extracted(parts, [], label, cleanup=spool)
+    except BaseException:
+        shutil.rmtree(spool, ignore_errors=True)
+        raise
+
+
+def fetch(entity: Entity, spool_dir: Path, *, since: str | None) -> PgExtract:
     pg = entity.postgres
     assert pg is not None
     out = PgExtract()

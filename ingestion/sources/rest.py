@@ -1,32 +1,37 @@
-"""Extract a paginated JSON API into newline-delimited JSON spool files.
+"""The REST API source: a paginated JSON API into newline-delimited JSON spool files.
 
 Pagination: ``cursor`` (the body names the next cursor), ``page_number``
 (``?page=n`` until an empty page), ``link_header`` (RFC 8288 ``rel="next"``),
 or ``none``. Retries with exponential backoff on 429 and 5xx (and connection
-errors), honouring ``Retry-After``; every request has a timeout. The secret for
+errors), honouring ``Retry-After`` (:mod:`ingestion.retry`); every request has a
+timeout. The secret for
 the auth header is read from the environment and never appears in messages.
 Malformed pages are returned as bad records (quarantined by the loader), not
-silently dropped.
+silently dropped. The spool is read back by DuckDB's NDJSON reader.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import httpx
 
-from ingestion import redact
+from ingestion import redact, retry
 from ingestion.config import Entity, RestConfig
 from ingestion.errors import SourceFileError
+from ingestion.sources.base import Extracted, Part
+from ingestion.sql import path_list
+from ingestion.warehouse import quote
 
-RETRY_STATUS = {429, 500, 502, 503, 504}
 MAX_PAGES = 100_000
 
 
@@ -52,19 +57,6 @@ def _headers(rest: RestConfig, where: str) -> dict[str, str]:
     return {"Accept": "application/json", rest.auth_header: secret}
 
 
-def _retry_after(response: httpx.Response, default: float) -> float:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return default
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return default
-
-
 def _get(
     client: httpx.Client,
     url: str,
@@ -74,33 +66,31 @@ def _get(
     where: str,
     sleep: Callable[[float], None],
 ) -> httpx.Response:
-    delay = rest.backoff
-    for attempt in range(rest.max_retries + 1):
+    def send() -> httpx.Response:
         stats.requests += 1
-        try:
-            response = client.get(url, params=params or None)
-        except httpx.TransportError as exc:
-            if attempt == rest.max_retries:
-                raise SourceFileError(
-                    f"{where}: request to {url} failed after {attempt + 1} attempts: "
-                    f"{type(exc).__name__}"
-                ) from None
-            stats.retries += 1
-            sleep(delay)
-            delay *= 2
-            continue
-        if response.status_code in RETRY_STATUS and attempt < rest.max_retries:
-            stats.retries += 1
-            sleep(min(_retry_after(response, delay), 60.0))
-            delay *= 2
-            continue
-        if response.status_code >= 400:
-            raise SourceFileError(
-                f"{where}: {url} answered HTTP {response.status_code} "
-                f"after {attempt + 1} attempt(s)"
-            )
-        return response
-    raise AssertionError("unreachable")  # pragma: no cover
+        return client.get(url, params=params or None)
+
+    def retried() -> None:
+        stats.retries += 1
+
+    got = retry.call(
+        send,
+        attempts=rest.max_retries + 1,
+        backoff=rest.backoff,
+        on_retry=retried,
+        sleep=sleep,
+    )
+    if got.response is None:
+        raise SourceFileError(
+            f"{where}: request to {url} failed after {got.attempts} attempts: "
+            f"{type(got.error).__name__}"
+        ) from None
+    if got.response.status_code >= 400:
+        raise SourceFileError(
+            f"{where}: {url} answered HTTP {got.response.status_code} "
+            f"after {got.attempts} attempt(s)"
+        )
+    return got.response
 
 
 def _dig(body: Any, path: str | None) -> Any:
@@ -126,7 +116,29 @@ def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def extract(
+def extract(con: duckdb.DuckDBPyConnection, entity: Entity, since: str | None) -> Extracted:
+    """Fetch the new records into a spool and describe them as one NDJSON reader call."""
+    spool = Path(tempfile.mkdtemp(prefix=f"dataops-{entity.source}-{entity.name}-"))
+    try:
+        got = fetch(entity, spool, since=since)
+        label = f"rest:{entity.rest.endpoint if entity.rest else ''}"
+        parts: list[Part] = []
+        if got.spool:
+            reader = (
+                f"read_json({path_list(got.spool)}, format = 'newline_delimited', sample_size = -1)"
+            )
+            schema = con.execute(f"describe select * from {reader}").fetchall()
+            columns = {r[0]: r[1] for r in schema}
+            sel = ", ".join(quote(c) for c in columns)
+            parts.append(Part(f"select {sel} from {reader}", columns))
+        bad = [(reason, record, label) for reason, record in got.bad]
+        return Extracted(parts, bad, label, cleanup=spool)
+    except BaseException:
+        shutil.rmtree(spool, ignore_errors=True)
+        raise
+
+
+def fetch(
     entity: Entity,
     spool_dir: Path,
     *,

@@ -1,0 +1,111 @@
+"""Insert the batch's parts into the table (or the merge stage), with the audit columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from ingestion.config import Entity
+from ingestion.errors import SourceFileError
+from ingestion.load import quarantine
+from ingestion.load.batch import Batch
+from ingestion.load.drift import same
+from ingestion.sources.base import Extracted, Part
+from ingestion.sql import describe, literal
+from ingestion.state import METADATA_COLUMNS
+from ingestion.warehouse import quote
+
+
+def _select_list(
+    names: list[str],
+    part: Part,
+    risky: dict[str, str],
+    batch: Batch,
+    types: dict[str, str] | None = None,
+) -> str:
+    """One expression per target column: audit values, NULL for a vanished column, casts.
+
+    ``types`` (creating the table from this select): every column gets its target
+    type explicitly, with its name.
+    """
+    exprs = []
+    for c in names:
+        if c == "_loaded_at":
+            exprs.append(batch.now_sql)
+        elif c == "_batch_key":
+            exprs.append(f"{batch.key}::bigint")
+        elif c == "_file_key":
+            exprs.append(batch.file_key_sql(part))
+        elif c not in part.columns:
+            exprs.append("null")
+        elif c in risky:
+            exprs.append(f"try_cast({quote(c)} as {risky[c]})")
+        else:
+            exprs.append(quote(c))
+    if types is None:
+        return ", ".join(exprs)
+    typed = []
+    for c, expr in zip(names, exprs, strict=True):
+        keep = c in part.columns and c not in risky and same(part.columns[c], types[c])
+        if c in METADATA_COLUMNS or keep:
+            typed.append(f"{expr} as {quote(c)}")
+        else:
+            typed.append(f"cast({expr} as {types[c]}) as {quote(c)}")
+    return ", ".join(typed)
+
+
+def insert_parts(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    extracted: Extracted,
+    risky: list[dict[str, str]],
+    names: list[str],
+    dest: str,
+    q: str,
+    batch: Batch,
+    *,
+    root: Path | None,
+    since: str | None,
+    create: dict[str, str] | None = None,
+) -> int:
+    """Rows inserted into ``dest``; rows that do not fit go to the quarantine ``q`` instead.
+
+    ``since``: only rows whose cursor is beyond the stored high-water mark (an API may
+    send older records again). ``create``: ``dest`` does not exist yet; the first part
+    creates it (``create table as``, with these column types), the others insert.
+    """
+    col_list = ", ".join(quote(c) for c in names)
+    counted = 0
+    for part, bad in zip(extracted.parts, risky, strict=True):
+        where = []
+        if since is not None and entity.cursor and entity.cursor in part.columns:
+            where.append(f"{quote(entity.cursor)} > {literal(since)}")
+        if bad:
+            quarantine.uncastable(con, q, batch, part, bad)
+            where.append(f"not ({quarantine.fail_condition(bad)})")
+        filt = f" where {' and '.join(where)}" if where else ""
+        if create is not None:
+            write = f"create table {dest} as select {_select_list(names, part, bad, batch, create)}"
+            create = None
+        else:
+            write = (
+                f"insert into {dest} ({col_list}) select {_select_list(names, part, bad, batch)}"
+            )
+        try:
+            count = con.execute(f"{write} from ({part.sql}){filt}").fetchone()
+        except duckdb.Error as exc:
+            files = ", ".join(f.relative for f in part.files) or extracted.label
+            raise SourceFileError(
+                f"{entity.qualified}: cannot load {files}: {describe(exc)}"
+            ) from None
+        counted += int(count[0]) if count else 0
+        quarantine.harvest_rejects(con, part, q, batch, root)
+    return counted
+
+
+def cursor_max(con: duckdb.DuckDBPyConnection, entity: Entity, rows: str) -> str | None:
+    """The batch's largest cursor value (as text); ``rows`` selects the batch's rows."""
+    assert entity.cursor
+    row = con.execute(f"select max({quote(entity.cursor)})::varchar from {rows}").fetchone()
+    return row[0] if row else None

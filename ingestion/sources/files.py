@@ -1,0 +1,221 @@
+"""The files source: landing files matched by a glob, read by DuckDB's native readers.
+
+All new files of one header (CSV) or schema (Parquet) are read in ONE reader
+call with the pinned column types; no Python row loops. Globs never leave the
+landing root; a missing, unreadable or header-less file is an error naming it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from pathlib import Path
+
+import duckdb
+
+from ingestion.config import IDENTIFIER, Entity
+from ingestion.errors import SourceFileError
+from ingestion.sources import ndjson
+from ingestion.sources.base import Extracted, LandingFile, Part
+from ingestion.sql import describe, literal, path_list, struct
+from ingestion.warehouse import quote
+
+
+def extract(
+    con: duckdb.DuckDBPyConnection, entity: Entity, files: list[LandingFile], landing_root: Path
+) -> Extracted:
+    """The new files as reader calls; malformed NDJSON records are set aside as bad rows."""
+    if entity.format != "ndjson":
+        return Extracted(file_parts(con, entity, files, landing_root), [], entity.location)
+    spooled, bad, cleanup, schema = ndjson.quarantine(con, entity, files)
+    parts = file_parts(con, entity, files, landing_root, spooled=spooled, ndjson_schema=schema)
+    return Extracted(parts, bad, entity.location, cleanup)
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def find_files(entity: Entity, landing_root: Path) -> list[LandingFile]:
+    """Files the entity's glob matches, sorted, each proven to lie under the root."""
+    root = landing_root.resolve()
+    if not root.is_dir():
+        raise SourceFileError(f"landing root {landing_root} does not exist or is not a folder")
+    matched = sorted(p for p in root.glob(entity.location) if p.is_file() or p.is_symlink())
+    if not matched:
+        raise SourceFileError(
+            f"{entity.qualified}: no file matches {entity.location} under {landing_root}"
+        )
+    files: list[LandingFile] = []
+    for path in matched:
+        real = path.resolve()
+        if not real.is_relative_to(root):
+            raise SourceFileError(
+                f"{entity.qualified}: {path} resolves outside the landing root {landing_root}"
+            )
+        relative = path.relative_to(root).as_posix()
+        try:
+            digest = _sha256(real)
+        except FileNotFoundError:
+            raise SourceFileError(f"{entity.qualified}: {relative} is missing") from None
+        except OSError as exc:
+            raise SourceFileError(
+                f"{entity.qualified}: cannot read {relative}: {exc.strerror}"
+            ) from None
+        files.append(LandingFile(real, relative, digest))
+    return files
+
+
+def _csv_header(entity: Entity, file: LandingFile) -> tuple[str, ...]:
+    # Only the header line is decoded here: a bad byte in a data row is the CSV
+    # reader's to quarantine, wherever in the file it is. A UTF-8 BOM is accepted.
+    try:
+        with file.path.open("rb") as handle:
+            first = handle.readline().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceFileError(
+            f"{entity.qualified}: {file.relative}: the header line is not UTF-8 "
+            f"(byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+        ) from None
+    header = tuple(h.strip() for h in next(csv.reader(io.StringIO(first)), []))
+    if not header:
+        raise SourceFileError(f"{entity.qualified}: {file.relative} has no header line")
+    bad = [h for h in header if not IDENTIFIER.match(h)]
+    if bad or len(set(header)) != len(header):
+        shown = ", ".join(ascii(h) for h in bad) if bad else "a repeated name"
+        raise SourceFileError(
+            f"{entity.qualified}: {file.relative} has header {','.join(header)}; column names "
+            f"must be unique identifiers (culprit: {shown})"
+        )
+    return header
+
+
+def _file_index_expr(files: list[LandingFile]) -> str:
+    # One file: a literal, so the reader need not add a per-row column; several:
+    # DuckDB's virtual ``file_index`` (an integer, not the per-row file name string).
+    return "0" if len(files) == 1 else "file_index"
+
+
+def file_parts(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    files: list[LandingFile],
+    root: Path,
+    *,
+    spooled: dict[str, Path] | None = None,
+    ndjson_schema: list[tuple] | None = None,
+) -> list[Part]:
+    """Group files by header (CSV) or schema (Parquet); one reader call per group.
+
+    ``spooled``: NDJSON files whose bad records went to quarantine, read from
+    their cleaned copy (one group each, so the row's file is the original).
+    """
+    root = root.resolve()
+    spooled = spooled or {}
+    paths = {f.relative: spooled.get(f.relative, root / f.relative) for f in files}
+    groups: dict[tuple, list[LandingFile]] = {}
+    if entity.format == "csv":
+        for f in files:
+            groups.setdefault(_csv_header(entity, f), []).append(f)
+    elif entity.format == "parquet":
+        for f in files:
+            try:
+                schema = con.execute(
+                    f"describe select * from read_parquet({literal(str(paths[f.relative]))})"
+                ).fetchall()
+            except duckdb.Error as exc:
+                raise SourceFileError(
+                    f"{entity.qualified}: cannot read {f.relative}: {describe(exc)}"
+                ) from None
+            groups.setdefault(tuple((r[0], r[1]) for r in schema), []).append(f)
+    else:
+        groups[()] = [f for f in files if f.relative not in spooled]
+        for f in files:
+            if f.relative in spooled:
+                groups[("cleaned", f.relative)] = [f]
+        groups = {k: v for k, v in groups.items() if v}
+    parts: list[Part] = []
+    for index, (signature, group) in enumerate(groups.items()):
+        file_index = _file_index_expr(group)
+        plist = path_list(paths[f.relative] for f in group)
+        if entity.format == "csv":
+            columns = {c: entity.columns.get(c, "VARCHAR") for c in signature}
+            common = (
+                f"header = true, auto_detect = false, delim = ',', quote = '\"', "
+                f"escape = '\"', columns = {struct(columns)}"
+            )
+            rejects = f"__rejects_{index}"
+            sel = ", ".join(quote(c) for c in columns)
+            parts.append(
+                Part(
+                    sql=f"select {sel}, {file_index} as _file_index from read_csv({plist}, "
+                    f"{common}, store_rejects = true, rejects_table = '{rejects}', "
+                    f"rejects_scan = '{rejects}_scan')",
+                    lax_sql=f"select {sel}, {file_index} as _file_index from read_csv({plist}, "
+                    f"{common}, ignore_errors = true)",
+                    columns=columns,
+                    rejects=rejects,
+                    files=group,
+                )
+            )
+        elif entity.format == "ndjson":
+            known = ndjson_schema if not spooled else None  # all files, already described
+            columns = {**entity.columns, **ndjson.new_keys(con, entity, plist, known)}
+            sel = ", ".join(quote(c) for c in columns)
+            parts.append(
+                Part(
+                    sql=f"select {sel}, {file_index} as _file_index from read_json({plist}, "
+                    f"format = 'newline_delimited', columns = {struct(columns)})",
+                    columns=columns,
+                    files=group,
+                )
+            )
+        elif entity.format == "json_pages":
+            assert entity.record_path is not None
+            _check_record_path(con, entity, plist)
+            record_type = (
+                "STRUCT(" + ", ".join(f"{quote(c)} {t}" for c, t in entity.columns.items()) + ")[]"
+            )
+            sel = ", ".join(f"__record.{quote(c)} as {quote(c)}" for c in entity.columns)
+            parts.append(
+                Part(
+                    sql=f"select {sel}, _file_index from (select unnest("
+                    f"{quote(entity.record_path)}) as __record, {file_index} as _file_index "
+                    f"from read_json({plist}, format = 'auto', columns = "
+                    f"{{{literal(entity.record_path)}: {literal(record_type)}}}))",
+                    columns=dict(entity.columns),
+                    files=group,
+                )
+            )
+        else:  # parquet: the file's own types
+            columns = dict(signature)
+            sel = ", ".join(quote(c) for c in columns)
+            parts.append(
+                Part(
+                    sql=f"select {sel}, {file_index} as _file_index from read_parquet({plist})",
+                    columns=columns,
+                    files=group,
+                )
+            )
+    return parts
+
+
+def _check_record_path(con: duckdb.DuckDBPyConnection, entity: Entity, plist: str) -> None:
+    """A page without an array at ``record_path`` would load no record: an error, not 0 rows."""
+    assert entity.record_path is not None
+    rp = entity.record_path
+    try:
+        row = con.execute(
+            f"select filename from read_json({plist}, format = 'auto', filename = true, "
+            f"columns = {{{literal(rp)}: 'JSON'}}) "
+            f"where json_type({quote(rp)}) is distinct from 'ARRAY' limit 1"
+        ).fetchone()
+    except duckdb.Error:
+        return  # unreadable pages: the load itself reports them with the reader's error
+    if row is not None:
+        raise SourceFileError(
+            f"{entity.qualified}: {Path(row[0]).name} has no record array at "
+            f"record_path {rp!r}; fix record_path or the page (nothing was loaded)"
+        )

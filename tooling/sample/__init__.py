@@ -1,0 +1,1 @@
+"""The retail sample business behind ``dataops generate`` (see :mod:`tooling.sample.generate`)."""
