@@ -189,6 +189,34 @@ def test_json_pages_without_the_record_array_fail_and_reload_after_the_fix(
         ).fetchone() == (1,)
 
 
+@pytest.mark.parametrize("content", ["", "\n  \n"], ids=["empty", "blank-lines"])
+def test_an_ndjson_file_without_records_fails_and_is_not_loaded(
+    project: dict, capsys: pytest.CaptureFixture[str], content: str
+) -> None:
+    # DuckDB reads such a file as one column named "json": it used to reach the drift
+    # rules and add a `json` column to raw_events.events.
+    landing, db = project["landing"], project["db"]
+    before = fingerprints(db)
+    (landing / "events" / "events_2099-01-01.ndjson").write_text(content)
+    rc, out, err = run(["ingest", *project["args"]], capsys)
+    line = one_error_line(err, out)
+    assert rc == 1 and "events_2099-01-01.ndjson is empty (no record)" in line
+    changed = {k for k, v in fingerprints(db).items() if before.get(k) != v}
+    assert changed <= {"dataops_meta.load_batches"}
+    with duckdb.connect(str(db), read_only=True) as con:
+        columns = {
+            r[0]
+            for r in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'raw_events' and table_name = 'events'"
+            ).fetchall()
+        }
+        loaded = con.execute(
+            "select count(*) from dataops_meta.loaded_files where path like '%2099%'"
+        ).fetchone()
+    assert "json" not in columns and loaded == (0,)
+
+
 def test_a_config_fix_reloads_the_files_it_affects(
     project: dict, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion.config import Entity
+from ingestion.errors import SourceFileError
 from ingestion.sources.base import LandingFile
 from ingestion.sql import path_list
 
@@ -30,6 +31,12 @@ def quarantine(
     """
     if not files:
         return {}, [], None, None
+    for f in files:
+        if not _has_content(f.path):
+            # DuckDB reads an empty file as one column named "json": it would reach the
+            # drift rules as a new column. A file with no record is an error, as an
+            # empty CSV is, and it is not recorded as loaded.
+            raise SourceFileError(f"{entity.qualified}: {f.relative} is empty (no record)")
     plist = path_list(f.path for f in files)
     try:
         # One cheap pass over every record: malformed JSON raises, non-objects are
@@ -73,6 +80,16 @@ def quarantine(
                 bad.append((reason, raw.decode("utf-8", "replace").rstrip("\r\n"), f.relative))
         spooled[f.relative] = clean
     return spooled, bad, spool, None
+
+
+def _has_content(path: Path) -> bool:
+    """Whether the file holds anything but whitespace (reads only up to its first byte
+    of content)."""
+    with path.open("rb") as handle:
+        while chunk := handle.read(65536):
+            if chunk.strip():
+                return True
+    return False
 
 
 _JSON_TYPES = {
