@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,8 +12,11 @@ from conftest import skip_unless
 
 from ingestion.config import load_config
 from ingestion.pipeline import ingest
+from tooling.devtools.pg_server import (
+    PG_BIN,
+    pg_server,
+)
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 pytestmark = [pytest.mark.postgres]
 
 
@@ -27,44 +25,14 @@ def _postgres_binaries() -> None:
     skip_unless((PG_BIN / "initdb").exists(), "PostgreSQL 15 binaries missing")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def pg_dsn() -> Iterator[str]:
-    base = Path(tempfile.mkdtemp(prefix="pg-"))
-    data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    user = {}
-    if os.geteuid() == 0:  # initdb refuses root: run the server as nobody
-        shutil.chown(base, "nobody")
-        shutil.chown(sock, "nobody")
-        user = {"user": "nobody"}
-    port = free_port()
-
-    def run(*args: str) -> None:
-        subprocess.run(list(args), check=True, capture_output=True, timeout=120, **user)
-
-    run(str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-    run(
-        str(PG_BIN / "pg_ctl"),
-        "-D",
-        str(data),
-        "-w",
-        "-l",
-        str(base / "log"),
-        "-o",
-        f"-h 127.0.0.1 -p {port} -k {sock}",
-        "start",
-    )
-    try:
-        yield f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
-    finally:
-        run(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
-        shutil.rmtree(base, ignore_errors=True)
+    """A throwaway server (the devtools one the engine tests use), as a libpq DSN."""
+    with pg_server(roles=()) as server:
+        yield (
+            f"host={server.host} port={server.port} user={server.user} "
+            f"password={server.password} dbname={server.dbname}"
+        )
 
 
 SOURCES = """
