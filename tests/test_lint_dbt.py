@@ -424,3 +424,36 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "error: --templater: unknown templater 'nope'; choose one of dataops, jinja, dbt"
     ]
+
+
+def test_internal_macro_names_scanned_equal_dbts_lexer() -> None:
+    """dbt's internal macros are only scanned for names until one is rendered: the
+    scan must find exactly the macros dbt's lexer splits out of the installed files,
+    and a lazily read macro must be the block the lexer gives."""
+    from dbt_common.clients.jinja import extract_toplevel_blocks
+
+    roots = dbt_macros._internal_roots(dbt_macros.ADAPTER)
+    assert {name for name, _ in roots} >= {"dbt", "dbt_duckdb"}
+    files = 0
+    for _, folder in roots:
+        for path in folder.rglob("*.sql"):
+            text = path.read_text(encoding="utf-8")
+            lexed = [
+                (f"test_{b.block_name}" if b.block_type_name == "test" else b.block_name)
+                for b in extract_toplevel_blocks(
+                    text, allowed_blocks=dbt_macros.BLOCKS, collect_raw_data=False
+                )
+                if b.block_type_name in ("macro", "test")
+            ]
+            assert dbt_macros.scan_names(text) == lexed, path
+            files += 1
+    assert files > 100
+    world = dbt_macros.load_world(REPO / "dbt_project")
+    macro = world.packages["dbt"].macros["default__date_trunc"]
+    assert macro.sql is None  # not split yet
+    [block] = [
+        b.full_block
+        for b in extract_toplevel_blocks(Path(macro.path).read_text(encoding="utf-8"))
+        if b.block_type_name == "macro" and b.block_name == "default__date_trunc"
+    ]
+    assert macro.macro_sql == block
