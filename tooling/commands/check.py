@@ -10,10 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tooling import check as check_mod
 from tooling.console import console, err_console
 from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars
-from tooling.staleness import refresh_if_stale
 
 
 class CheckFormat(StrEnum):
@@ -70,6 +68,10 @@ def check(
     profiles_dir: ProfilesDir = None,
 ) -> None:
     """Check governance rules on the dbt manifest: naming, layers, docs, tests, owners, PII."""
+    # Imported here, not at module level: every other dataops command skips them.
+    from tooling import check as check_mod
+    from tooling.staleness import refresh_if_stale
+
     if list_rules:
         table = Table(title="dataops check rules", title_justify="left")
         table.add_column("rule")

@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from tooling.ci import pr_report
-from tooling.ci.paths import CiPaths, default_ci_dir
-from tooling.ci.plan import BUILDABLE, Plan, describe_counts
 from tooling.console import console, err_console
-from tooling.manifest import edges_from_pairs, walk
 from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars
-from tooling.settings import Settings
+
+if TYPE_CHECKING:  # the ci modules load when a ci command runs, not at start-up
+    from tooling.ci.plan import Plan
+    from tooling.settings import Settings
 
 app = typer.Typer(
     help="Slim CI: build what a branch changed against deferred production data, "
@@ -64,6 +63,8 @@ def _paths(
     profiles_dir: Path | None = None,
     dbt_vars: str | None = None,
 ) -> tuple[Settings, Path, Path]:
+    from tooling.ci.paths import default_ci_dir
+
     settings = STATE.settings(
         project_dir=project_dir, target=target, profiles_dir=profiles_dir, vars=dbt_vars
     )
@@ -73,6 +74,9 @@ def _paths(
 
 
 def plan_table(plan: Plan) -> Table:
+    from tooling.ci.plan import BUILDABLE
+    from tooling.manifest import edges_from_pairs, walk
+
     table = Table(title="Modified nodes", title_justify="left")
     for column in ("node", "type", "why modified", "change", "downstream"):
         table.add_column(column)
@@ -111,6 +115,7 @@ def plan(
         state, ci_dir, project_dir, target, profiles_dir=profiles_dir, dbt_vars=dbt_vars
     )
     from tooling.ci import workflow  # DuckDB and dbt: not at start-up
+    from tooling.ci.plan import describe_counts
 
     result = workflow.plan(settings, state_dir=state_dir, full=full, ci_dir=out)
     if output_format is PlanFormat.json:
@@ -148,6 +153,7 @@ def run(
         state, ci_dir, project_dir, target, profiles_dir=profiles_dir, dbt_vars=dbt_vars
     )
     from tooling.ci import workflow  # DuckDB and dbt: not at start-up
+    from tooling.ci.paths import CiPaths
 
     outcome = workflow.run(settings, state_dir=state_dir, full=full, ci_dir=out, quiet=quiet)
     if outcome.nothing_to_build:
@@ -230,7 +236,7 @@ def report(
 ) -> None:
     """Write the pull-request report: impact, reasons, classes, data diffs, lint, graph."""
     settings, _, out = _paths(None, ci_dir, project_dir, target)
-    from tooling.ci import workflow  # DuckDB and dbt: not at start-up
+    from tooling.ci import pr_report, workflow  # DuckDB and dbt: not at start-up
 
     data = workflow.make_report(settings, ci_dir=out, lint_json=lint_json, check_json=check_json)
     text = (

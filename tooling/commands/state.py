@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from tooling import production_state as state_mod
 from tooling.console import console
 from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars, Warehouse
 
@@ -33,6 +32,8 @@ def publish(
     replaced by keyed hashes (key in DATAOPS_PRIVACY_KEY), quarantine tables are
     left out.
     """
+    from tooling import production_state as state_mod  # here: other commands skip it
+
     settings = STATE.settings(
         project_dir=project_dir,
         target=target,
