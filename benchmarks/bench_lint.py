@@ -8,7 +8,9 @@ Prints, in one run, each as a ratio or against its goal:
   * `--changed` with one file changed, cache warm for the rest (goal: <= 2 s);
   * a 5-model project: `dataops lint` vs plain `sqlfluff lint --processes 1`
     (jinja templater, same .sqlfluff) (goal: ratio <= 1);
-  * with --crossover: one process vs two on k files (where the pool starts paying).
+  * with --crossover: one process vs two on k files (where the pool starts paying);
+  * with --callgrind: the 5-model comparison in instructions (valgrind's callgrind
+    counts them, the same on a busy machine as on an idle one; ~50x slower).
 
     uv run python benchmarks/bench_lint.py [--models 500] [--repeats 3] [--crossover]
 
@@ -59,6 +61,21 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
     return wall, out
 
 
+def instructions(cmd: list[str], cwd: Path, env: dict[str, str]) -> int:
+    """Instructions the command executes, counted by valgrind's callgrind."""
+    result = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    for line in result.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1].strip().replace(",", ""))
+    raise SystemExit(f"callgrind gave no count for {cmd[:3]}:\n{result.stderr[-2000:]}")
+
+
 def cpu(n: int) -> str:
     """The CPU seconds of the last ``n`` timed commands (the machine is shared: CPU
     time is what an idle machine's wall time would be for one process)."""
@@ -98,6 +115,9 @@ def main() -> None:
         "--sqruff",
         metavar="BIN",
         help="a sqruff binary: lint the rendered SQL with it and with sqlfluff (raw templater)",
+    )
+    parser.add_argument(
+        "--callgrind", action="store_true", help="5-model project: instructions (valgrind)"
     )
     args = parser.parse_args()
 
@@ -194,6 +214,14 @@ def main() -> None:
             f"{[round(c, 2) for c in theirs_c]}; ratio = {ratio:.3f} (CPU {cpu_ratio:.3f}), "
             "goal <= 1"
         )
+
+        if args.callgrind:
+            ours_i = instructions([str(sys.executable), *dataops("--no-cache")], small, env)
+            theirs_i = instructions([str(sys.executable), *plain, *small_files], small, env)
+            print(
+                f"5-model project, instructions (callgrind): dataops lint {ours_i / 1e9:.2f} G, "
+                f"plain sqlfluff {theirs_i / 1e9:.2f} G; ratio = {ours_i / theirs_i:.3f}, goal <= 1"
+            )
 
         # 5. Where two processes start paying (empty cache each time).
         if args.crossover:
