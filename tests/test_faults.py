@@ -549,3 +549,124 @@ def test_rich_markup_in_a_column_name_is_text(
     )
     assert rc == 0, err
     assert f"m.{column}" in out
+
+
+# --- the record check: DuckDB's reader's verdict, in SQL ----------------------------------
+
+
+def reader_verdict(
+    tmp: Path, text: str, columns: dict[str, str], pages: bool = False
+) -> str | None:
+    """DuckDB's own typed reader on this one line (or page) alone: None, or its message.
+
+    The expectation of every test below: what the loader must find bad is what
+    DuckDB's reader rejects, with the message it gives (after its approximate
+    "in line N:" location, which it gets wrong: it is why lines are counted here).
+    """
+    path = tmp / ("one.json" if pages else "one.ndjson")
+    path.write_text(text + "\n")
+    if pages:
+        struct = ", ".join(f"{c} {t}" for c, t in columns.items())
+        sql = (
+            f"select * from read_json('{path}', format = 'auto', "
+            f"columns = {{'data': 'STRUCT({struct})[]'}})"
+        )
+    else:
+        cols = ", ".join(f"'{c}': '{t}'" for c, t in columns.items())
+        sql = (
+            f"select * from read_json('{path}', format = 'newline_delimited', columns = {{{cols}}})"
+        )
+    try:
+        duckdb.sql(sql).fetchall()
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        return first.split(", in line 1: ", 1)[1] if ", in line 1: " in first else first
+    finally:
+        path.unlink()
+    return None
+
+
+# every type sources.yml allows, against values of every JSON kind
+ALLOWED_TYPES = [
+    "BIGINT",
+    "INTEGER",
+    "SMALLINT",
+    "TINYINT",
+    "HUGEINT",
+    "UBIGINT",
+    "UINTEGER",
+    "DOUBLE",
+    "FLOAT",
+    "BOOLEAN",
+    "VARCHAR",
+    "DATE",
+    "TIME",
+    "TIMESTAMP",
+    "TIMESTAMPTZ",
+    "JSON",
+    "UUID",
+    "BLOB",
+    "DECIMAL(6,2)",
+]
+JSON_VALUES = [
+    "1",
+    '"1"',
+    "1.5",
+    '"1.5"',
+    '"abc"',
+    "true",
+    '"true"',
+    "null",
+    "{}",
+    "[]",
+    "[1]",
+    '{"a": 1}',
+    "99999999999",
+    "-1",
+    "1e400",
+    '"2026-01-01"',
+    '"2026-01-01 10:00:00"',
+    '"2026-01-01T10:00:00Z"',
+    '"10:00:00"',
+    "1767225600",
+    '""',
+    '"  2 "',
+    "NaN",
+    "123456.789",
+    '"t"',
+    "0",
+    "256",
+    "-129",
+    '"550e8400-e29b-41d4-a716-446655440000"',
+    "9999.999",
+]
+
+
+def test_the_record_check_agrees_with_duckdbs_reader_for_every_allowed_type(
+    tmp_path: Path,
+) -> None:
+    import pyarrow as pa
+
+    from ingestion.sources import records
+
+    con = duckdb.connect()
+    disagree = []
+    for type_ in ALLOWED_TYPES:
+        (tmp_path / "s.yml").write_text(
+            "sources:\n  - name: s\n    format: ndjson\n    entities:\n      - name: e\n"
+            f"        location: x.ndjson\n        load: append\n"
+            f"        columns: {{c: '{type_}', d: BIGINT}}\n"
+        )
+        entity = load_config(tmp_path / "s.yml").sources[0].entities[0]
+        lines = [f'{{"c": {v}}}' for v in JSON_VALUES]
+        lines += [f'{{"d": 1, "c": {v}, "c": {v}}}' for v in JSON_VALUES[:3]]  # repeated key
+        lines += ['{"x": 1, "x": 2}', '{"d": "2"}', "[1]", '"s"', '{"c"']
+        con.register("__t", pa.table({"n": range(1, len(lines) + 1), "line": lines}))
+        found = {
+            r[0] for r in con.execute(records.problems_sql(entity, "__t", "line", "n")).fetchall()
+        }
+        for n, line in enumerate(lines, 1):
+            rejected = reader_verdict(tmp_path, line, {"c": type_, "d": "BIGINT"}) is not None
+            if rejected != (n in found):
+                disagree.append((type_, line, rejected))
+    assert disagree == []
