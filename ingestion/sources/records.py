@@ -2,13 +2,15 @@
 
 The NDJSON and JSON-pages readers convert each declared column with the pinned
 type (``read_json(columns = ...)``); one value that does not convert fails the
-whole read. :func:`problems` says, over a relation of records at once, which
-records would fail and why, using the reader's own conversion
-(``json_transform_strict`` of the value to the type, per column: exactly the
-reader's verdict for every type ``sources.yml`` allows, and a missing key is
-no error, as in the reader), so those records go to quarantine and the rest
-loads. Only the records of a file known to hold a bad one are checked here;
-clean files keep the fast path (see :mod:`ingestion.sources.ndjson`).
+whole read. :func:`problems_sql` says, over a relation of records at once,
+which records would fail and why, using the reader's own conversion: a record
+that the strict transform of every declared column accepts is fine (one parse;
+most records), the others are checked per column (``json_transform_strict``
+of the value to the type: exactly the reader's verdict for every type
+``sources.yml`` allows, and a missing key is no error, as in the reader), so
+those records go to quarantine and the rest loads. Only the records of a file
+known to hold a bad one are checked here; clean files keep the fast path (see
+:mod:`ingestion.sources.ndjson`).
 """
 
 from __future__ import annotations
@@ -111,11 +113,18 @@ def problems_sql(entity: Entity, relation: str, record: str, key: str) -> str:
     declared = "[" + ", ".join(literal(c) for c in entity.columns) + "]::varchar[]"
     # the reader rejects a record that repeats a declared key (others it ignores)
     mine = f"list_filter(keys, k -> list_contains({declared}, k))"
+    # A record the strict transform of all declared columns accepts is one the reader
+    # accepts (it is stricter: a missing key fails it too): one parse, and only the
+    # rest, few as a rule, get the per-column checks (materialized: they run on those).
+    everything = literal(json.dumps(entity.columns))
+    prefilter = f"try(json_transform_strict({record}, {everything})) is null"
     return (
+        f"with __candidates as materialized (select * from {relation} "
+        f"where {prefilter if entity.columns else 'true'}) "
         f"select {key}, kind, keys, failed, vals from (select *, {failed} as failed from ("
         f"select {key}, kind, case when kind = 'OBJECT' then try(json_keys({record})) end "
         f"as keys, case when kind = 'OBJECT' then {values} end as vals from (select *, "
-        f"try(json_type({record})) as kind from {relation}))) "
+        f"try(json_type({record})) as kind from __candidates))) "
         f"where kind is distinct from 'OBJECT' or len({mine}) <> len(list_distinct({mine})) "
         "or len(failed) > 0"
     )
