@@ -35,6 +35,16 @@ class SchemaDriftError(IngestionError):
     """A ``schema: frozen`` entity whose source changed shape."""
 
 
+class UncheckedRecordsError(SourceFileError):
+    """The typed read of NDJSON records or JSON pages failed on a value it could not convert.
+
+    Their records were not checked one by one (that would slow every clean
+    load): the pipeline rolls back and extracts again with ``check_types``,
+    which finds such records and quarantines them; the message is the error
+    should that not help.
+    """
+
+
 class BadRowsError(SourceFileError):
     """More rows than ``max_bad_rows`` failed to parse or type.
 

@@ -10,7 +10,10 @@ For each entity of the sources YAML :func:`ingest`
 3. loads them (:mod:`ingestion.load`): schema drift, quarantine of rows that do
    not parse or type, the load mode (replace | append | merge with soft
    deletes), and the audit in ``dataops_meta``, all in ONE transaction: a
-   failure or a SIGKILL leaves the previous committed state.
+   failure or a SIGKILL leaves the previous committed state. When the typed
+   read of NDJSON or JSON pages meets a value it cannot convert, the load is
+   rolled back and repeated once with every record checked, the culprits in
+   quarantine (clean files are not checked record by record: they pay nothing).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import shutil
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -27,7 +31,7 @@ import duckdb
 from ingestion import sources
 from ingestion.config import Entity, SourcesConfig
 from ingestion.erasure import apply_tombstones
-from ingestion.errors import BadRowsError, IngestionError, WarehouseError
+from ingestion.errors import BadRowsError, IngestionError, UncheckedRecordsError, WarehouseError
 from ingestion.load import audit, load, quarantine, table
 from ingestion.results import EntityResult, NoProgress, Progress, summarize
 from ingestion.sources.base import Extracted, LandingFile
@@ -150,22 +154,30 @@ def _ingest_entity(
             return result
         if not full_refresh:
             table.upgrade_legacy(con, ent)  # raw tables from before integer audit keys
-        con.execute("begin transaction")
         root = landing_root.resolve() if ent.kind == "files" else None
-        load(
+        batch = partial(
+            _load_batch,
             con,
             ent,
-            extracted,
             result,
-            full_refresh=full_refresh,
+            config,
             started=started,
             root=root,
             since=since,
+            full_refresh=full_refresh,
         )
-        # erased data subjects stay erased, whatever old file is loaded again
-        result.rows -= apply_tombstones(con, config, ent, result, root)
-        audit.record_batch(con, result, started)
-        con.execute("commit")
+        try:
+            batch(extracted)
+        except UncheckedRecordsError:
+            # A value the typed read could not convert: roll back, find every record
+            # that does not fit (the clean path checks none, to stay fast) and load
+            # again with those in quarantine. Once: the second read is checked.
+            con.execute("rollback")
+            _remove_spool(extracted)
+            extracted = None
+            _reset(result)
+            extracted = sources.extract(con, ent, new, landing_root, since, check_types=True)
+            batch(extracted)
         progress.finish(ent.qualified)
     except (IngestionError, duckdb.Error) as exc:
         _record_failure(con, ent, result, [f.relative for f in new], started, exc)
@@ -173,10 +185,53 @@ def _ingest_entity(
             raise
         raise WarehouseError(f"{ent.qualified}: {describe(exc)}") from None
     finally:
-        if extracted is not None and extracted.cleanup is not None:
-            shutil.rmtree(extracted.cleanup, ignore_errors=True)
+        _remove_spool(extracted)
     result.seconds = time.perf_counter() - clock
     return result
+
+
+def _load_batch(
+    con: duckdb.DuckDBPyConnection,
+    ent: Entity,
+    result: EntityResult,
+    config: SourcesConfig | None,
+    extracted: Extracted,
+    *,
+    full_refresh: bool,
+    started: datetime,
+    root: Path | None,
+    since: str | None,
+) -> None:
+    """Load the extracted batch and its audit in one transaction, and commit."""
+    con.execute("begin transaction")
+    load(
+        con,
+        ent,
+        extracted,
+        result,
+        full_refresh=full_refresh,
+        started=started,
+        root=root,
+        since=since,
+    )
+    # erased data subjects stay erased, whatever old file is loaded again
+    result.rows -= apply_tombstones(con, config, ent, result, root)
+    audit.record_batch(con, result, started)
+    con.execute("commit")
+
+
+def _reset(result: EntityResult) -> None:
+    """Forget what a rolled-back attempt at the batch recorded in ``result``."""
+    result.rows = 0
+    result.quarantined = 0
+    result.drift = []
+    result.high_water_mark = None
+    result.batch_key = None
+
+
+def _remove_spool(extracted: Extracted | None) -> None:
+    if extracted is not None and extracted.cleanup is not None:
+        shutil.rmtree(extracted.cleanup, ignore_errors=True)
 
 
 def _skipped(

@@ -59,6 +59,8 @@ def load(
             before=before,
             vanished=vanished,
         )
+        if not part.empty
+        else {}
         for part in extracted.parts
     ]
     files = [f for p in extracted.parts for f in p.files]

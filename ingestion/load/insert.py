@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion.config import Entity
-from ingestion.errors import SourceFileError
+from ingestion.errors import SourceFileError, UncheckedRecordsError
 from ingestion.load import quarantine
 from ingestion.load.batch import Batch
 from ingestion.load.drift import same
@@ -96,9 +96,11 @@ def insert_parts(
             count = con.execute(f"{write} from ({part.sql}){filt}").fetchone()
         except duckdb.Error as exc:
             files = ", ".join(f.relative for f in part.files) or extracted.label
-            raise SourceFileError(
-                f"{entity.qualified}: cannot load {files}: {describe(exc)}"
-            ) from None
+            message = f"{entity.qualified}: cannot load {files}: {describe(exc)}"
+            conversion = (duckdb.InvalidInputException, duckdb.ConversionException)
+            if part.recheck and isinstance(exc, conversion):
+                raise UncheckedRecordsError(message) from None
+            raise SourceFileError(message) from None
         counted += int(count[0]) if count else 0
         quarantine.harvest_rejects(con, part, q, batch, root)
     return counted

@@ -41,11 +41,26 @@ def open_for_batch(
         f"(select batch_id from {BATCHES} where source = ? and entity = ? and status = 'failed')",
         [labels, entity.source, entity.name],
     )
-    for reason, record, source_file in extracted.bad:
-        con.execute(
-            f"insert into {q} values (?, ?, ?, null, ?, ?)",
-            [batch.batch_id, batch.started, source_file or extracted.label, reason, record],
+    if extracted.bad:  # one insert, however many (a row per execute would crawl)
+        import pyarrow as pa  # only now: importing it costs every process a third of a second
+
+        con.register(
+            "__source_bad",
+            pa.table(
+                {
+                    "source_file": [b.source_file or extracted.label for b in extracted.bad],
+                    "line": pa.array([b.line for b in extracted.bad], pa.int64()),
+                    "reason": [b.reason for b in extracted.bad],
+                    "record": [b.record for b in extracted.bad],
+                }
+            ),
         )
+        try:
+            con.execute(
+                f"{insert_prefix(q, batch)} source_file, line, reason, record from __source_bad"
+            )
+        finally:
+            con.unregister("__source_bad")
     return q
 
 

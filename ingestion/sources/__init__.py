@@ -23,12 +23,18 @@ def extract(
     files: list[LandingFile],
     landing_root: Path,
     since: str | None,
+    *,
+    check_types: bool = False,
 ) -> Extracted:
-    """The entity's new data: ``files`` for a files source, else what lies beyond ``since``."""
+    """The entity's new data: ``files`` for a files source, else what lies beyond ``since``.
+
+    ``check_types``: a typed read failed on a value; files sources then find
+    every record that does not convert and set it aside for quarantine.
+    """
     if entity.kind == "files":
         from ingestion.sources import files as source
 
-        return source.extract(con, entity, files, landing_root)
+        return source.extract(con, entity, files, landing_root, check_types=check_types)
     if entity.kind == "rest_api":
         from ingestion.sources import rest  # httpx only when a REST source is loaded
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -11,6 +12,15 @@ class LandingFile:
     path: Path
     relative: str
     sha256: str
+
+
+class Bad(NamedTuple):
+    """A record set aside by the source: it goes to the quarantine table as it is."""
+
+    reason: str
+    record: str  # the line or record as the source had it
+    source_file: str | None  # None: the batch's label (API, database)
+    line: int | None = None  # the line in the file (NDJSON); None for a page or a record
 
 
 @dataclass
@@ -27,6 +37,13 @@ class Part:
     rejects: str | None = None  # CSV rejects table to harvest into quarantine
     lax_sql: str | None = None  # the same read, skipping bad lines (for a second pass)
     files: list[LandingFile] = field(default_factory=list)
+    # The reader converts values itself and its records were not checked one by one:
+    # a conversion error means a record does not fit, to be found and quarantined
+    # by extracting again with ``check_types`` (the pipeline does, once).
+    recheck: bool = False
+    # Reads no row (every record of its file went to quarantine): the file is still
+    # recorded as loaded, and the part takes no part in schema drift.
+    empty: bool = False
 
 
 @dataclass
@@ -34,6 +51,16 @@ class Extracted:
     """One entity's new data: reader calls, records already found bad, and a spool to remove."""
 
     parts: list[Part]
-    bad: list[tuple[str, str, str | None]]  # (reason, record, source_file)
+    bad: list[Bad]
     label: str  # names the origin of rows without a file (quarantine's _source_file)
     cleanup: Path | None = None
+
+
+def has_content(path: Path) -> bool:
+    """Whether the file holds anything but whitespace (reads only up to its first byte
+    of content)."""
+    with path.open("rb") as handle:
+        while chunk := handle.read(65536):
+            if chunk.strip():
+                return True
+    return False

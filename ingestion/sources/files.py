@@ -10,26 +10,55 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import shutil
 from pathlib import Path
 
 import duckdb
 
 from ingestion.config import IDENTIFIER, Entity
 from ingestion.errors import SourceFileError
-from ingestion.sources import ndjson
+from ingestion.sources import ndjson, pages
 from ingestion.sources.base import Extracted, LandingFile, Part
 from ingestion.sql import describe, literal, path_list, struct
 from ingestion.warehouse import quote
 
 
 def extract(
-    con: duckdb.DuckDBPyConnection, entity: Entity, files: list[LandingFile], landing_root: Path
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    files: list[LandingFile],
+    landing_root: Path,
+    *,
+    check_types: bool = False,
 ) -> Extracted:
-    """The new files as reader calls; malformed NDJSON records are set aside as bad rows."""
-    if entity.format != "ndjson":
+    """The new files as reader calls; bad NDJSON records and pages are set aside as bad rows.
+
+    ``check_types``: the typed read failed; find the records whose values do not
+    convert too (NDJSON and JSON pages), and quarantine them.
+    """
+    if entity.format == "ndjson":
+        spooled, bad, cleanup, schema = ndjson.quarantine(
+            con, entity, files, check_types=check_types
+        )
+    elif entity.format == "json_pages":
+        spooled, bad, cleanup = pages.check(con, entity, files, check_types=check_types)
+        schema = None
+    else:
         return Extracted(file_parts(con, entity, files, landing_root), [], entity.location)
-    spooled, bad, cleanup, schema = ndjson.quarantine(con, entity, files)
-    parts = file_parts(con, entity, files, landing_root, spooled=spooled, ndjson_schema=schema)
+    try:
+        parts = file_parts(
+            con,
+            entity,
+            files,
+            landing_root,
+            spooled=spooled,
+            ndjson_schema=schema,
+            recheck=not check_types,
+        )
+    except BaseException:
+        if cleanup is not None:
+            shutil.rmtree(cleanup, ignore_errors=True)
+        raise
     return Extracted(parts, bad, entity.location, cleanup)
 
 
@@ -104,17 +133,21 @@ def file_parts(
     files: list[LandingFile],
     root: Path,
     *,
-    spooled: dict[str, Path] | None = None,
+    spooled: dict[str, Path | None] | None = None,
     ndjson_schema: list[tuple] | None = None,
+    recheck: bool = False,
 ) -> list[Part]:
     """Group files by header (CSV) or schema (Parquet); one reader call per group.
 
-    ``spooled``: NDJSON files whose bad records went to quarantine, read from
-    their cleaned copy (one group each, so the row's file is the original).
+    ``spooled``: NDJSON files and JSON pages whose bad records went to
+    quarantine, read from their cleaned copy (one group each, so the row's file
+    is the original; None: no good record, a part without rows, so the file is
+    still recorded as loaded). ``recheck``: set on the NDJSON and JSON-pages
+    parts whose records were not checked one by one (:attr:`Part.recheck`).
     """
     root = root.resolve()
     spooled = spooled or {}
-    paths = {f.relative: spooled.get(f.relative, root / f.relative) for f in files}
+    paths = {f.relative: spooled.get(f.relative) or root / f.relative for f in files}
     groups: dict[tuple, list[LandingFile]] = {}
     if entity.format == "csv":
         for f in files:
@@ -139,6 +172,9 @@ def file_parts(
     parts: list[Part] = []
     for index, (signature, group) in enumerate(groups.items()):
         file_index = _file_index_expr(group)
+        if signature and signature[0] == "cleaned" and spooled[signature[1]] is None:
+            parts.append(_no_rows(entity, group))
+            continue
         plist = path_list(paths[f.relative] for f in group)
         if entity.format == "csv":
             columns = {c: entity.columns.get(c, "VARCHAR") for c in signature}
@@ -170,11 +206,11 @@ def file_parts(
                     f"format = 'newline_delimited', columns = {struct(columns)})",
                     columns=columns,
                     files=group,
+                    recheck=recheck and not signature,
                 )
             )
         elif entity.format == "json_pages":
             assert entity.record_path is not None
-            _check_record_path(con, entity, plist)
             record_type = (
                 "STRUCT(" + ", ".join(f"{quote(c)} {t}" for c, t in entity.columns.items()) + ")[]"
             )
@@ -187,6 +223,7 @@ def file_parts(
                     f"{{{literal(entity.record_path)}: {literal(record_type)}}}))",
                     columns=dict(entity.columns),
                     files=group,
+                    recheck=recheck,
                 )
             )
         else:  # parquet: the file's own types
@@ -202,20 +239,12 @@ def file_parts(
     return parts
 
 
-def _check_record_path(con: duckdb.DuckDBPyConnection, entity: Entity, plist: str) -> None:
-    """A page without an array at ``record_path`` would load no record: an error, not 0 rows."""
-    assert entity.record_path is not None
-    rp = entity.record_path
-    try:
-        row = con.execute(
-            f"select filename from read_json({plist}, format = 'auto', filename = true, "
-            f"columns = {{{literal(rp)}: 'JSON'}}) "
-            f"where json_type({quote(rp)}) is distinct from 'ARRAY' limit 1"
-        ).fetchone()
-    except duckdb.Error:
-        return  # unreadable pages: the load itself reports them with the reader's error
-    if row is not None:
-        raise SourceFileError(
-            f"{entity.qualified}: {Path(row[0]).name} has no record array at "
-            f"record_path {rp!r}; fix record_path or the page (nothing was loaded)"
-        )
+def _no_rows(entity: Entity, group: list[LandingFile]) -> Part:
+    """A part reading nothing: a file whose every record went to quarantine."""
+    sel = ", ".join(f"null::{t} as {quote(c)}" for c, t in entity.columns.items())
+    return Part(
+        sql=f"select {sel}{', ' if sel else ''}0 as _file_index where false",
+        columns=dict(entity.columns),
+        files=group,
+        empty=True,
+    )

@@ -28,7 +28,7 @@ import httpx
 from ingestion import redact, retry
 from ingestion.config import Entity, RestConfig
 from ingestion.errors import SourceFileError
-from ingestion.sources.base import Extracted, Part
+from ingestion.sources.base import Bad, Extracted, Part
 from ingestion.sql import path_list
 from ingestion.warehouse import quote
 
@@ -131,7 +131,7 @@ def extract(con: duckdb.DuckDBPyConnection, entity: Entity, since: str | None) -
             columns = {r[0]: r[1] for r in schema}
             sel = ", ".join(quote(c) for c in columns)
             parts.append(Part(f"select {sel} from {reader}", columns))
-        bad = [(reason, record, label) for reason, record in got.bad]
+        bad = [Bad(reason, record, label) for reason, record in got.bad]
         return Extracted(parts, bad, label, cleanup=spool)
     except BaseException:
         shutil.rmtree(spool, ignore_errors=True)
