@@ -8,8 +8,18 @@
   "use strict";
   var started = performance.now();
   var data = JSON.parse(document.getElementById("graph-data").textContent);
+  // The block is column-wise with small tables (graph_page.py): one object per node here.
+  var nodes = data.id.map(function (id, k) {
+    var name = data.name[k], prefix = data.fqn[k], patch = data.patch[k];
+    return {
+      id: id, name: name, label: data.label[k] || name, type: data.types[data.type[k]],
+      fqn: prefix < 0 ? data.fqn_full[k] : data.prefixes[prefix].concat([name]),
+      tags: data.tags[k] || [], path: data.path[k] || null,
+      patch: patch < 0 ? null : data.patches[patch], pkg: data.pkgs[data.pkg[k]],
+      src: data.src[k] || "", href: data.href[k] || "nodes/" + id.replace(/[^A-Za-z0-9_.-]/g, "_") + ".html"
+    };
+  });
   var tParsed = performance.now();
-  var nodes = data.nodes;
   var n = nodes.length;
   var parents = [], children = [], byId = {};
   var i;
@@ -680,6 +690,17 @@
     // The input delay: from the key event's creation until its handler runs.
     if (event.key === "Enter") api.lastKeyDelayMs = performance.now() - event.timeStamp;
   });
+  // The path fields' suggestions: every node's label, filled in when first wanted.
+  var names = document.getElementById("graph-names");
+  function suggest() {
+    if (names.options.length) return;
+    var labels = Object.keys(nodes.reduce(function (acc, node) { acc[node.label] = 1; return acc; }, {})).sort();
+    var list = document.createDocumentFragment();
+    labels.forEach(function (label) { var o = document.createElement("option"); o.value = label; list.appendChild(o); });
+    names.appendChild(list);
+  }
+  document.getElementById("path-from").addEventListener("focus", suggest);
+  document.getElementById("path-to").addEventListener("focus", suggest);
   search.addEventListener("input", searchShown);
   search.addEventListener("keydown", function (event) {
     if (event.key !== "Enter") return;
