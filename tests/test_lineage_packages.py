@@ -262,3 +262,22 @@ def test_a_snapshot_without_its_strategy_keeps_the_columns_unknown() -> None:
     cols = compute_column_lineage(staged(snap), None)[snap["unique_id"]]
     assert cols["dbt_valid_to"].status == "unknown"
     assert "no strategy" in (cols["dbt_valid_to"].reason or "")
+
+
+def test_a_column_from_a_dbt_node_and_a_table_dbt_does_not_know() -> None:
+    # Sorting its upstream columns compared a node id with None and raised, which
+    # stopped the lineage of the whole project.
+    sql = f"""
+    SELECT
+        targets.order_id
+        , targets.target_usd - coalesce(payments.amount, 0) AS target_gap
+    FROM "{DB}"."legacy"."targets" AS targets
+    INNER JOIN {rel("staging", "stg_payments")} AS payments USING (order_id)
+    """
+    child = model("order_targets", sql, [STG], [], folder="marts")
+    cols = compute_column_lineage(staged(child), None)[child["unique_id"]]
+    assert ups(cols["target_gap"]) == {(None, "target_usd"), (STG, "amount")}
+    assert [r.node for r in cols["target_gap"].upstream] == [None, STG]
+    assert {r.relation for r in cols["target_gap"].upstream if r.node is None} == {
+        f"{DB}.legacy.targets"
+    }

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tooling.lineage.model_columns import ColumnLineage, Status, model_column_lineage
+from tooling.lineage.model_columns import ColumnLineage, Status, model_column_lineage, sort_refs
 from tooling.lineage.relations import (
     RelationIndex,
     catalog_ids,
@@ -74,11 +74,11 @@ def _snapshot_lineage(
         bad = [i for i in items if i.status == "unknown"]
         if bad:
             return unknown(name, f"from {bad[0].column}, which is unknown ({bad[0].reason})")
-        refs = sorted({r for i in items for r in i.upstream})
+        refs = sort_refs({r for i in items for r in i.upstream})
         if not refs:
             reason = "derives from no column (constant or count)"
             return ColumnLineage(name, "constant", reason=reason, kind="constant")
-        unmasked = [] if hashed else sorted({r for i in items for r in i.unmasked})
+        unmasked = [] if hashed else sort_refs({r for i in items for r in i.unmasked})
         kind = "expression" if hashed or len(items) > 1 else (items[0].kind or "passthrough")
         if kind == "passthrough":
             kind = "rename"  # the value under dbt's name

@@ -89,6 +89,12 @@ class ColumnRef:
     column: str
 
 
+def sort_refs(refs: Iterable[ColumnRef]) -> list[ColumnRef]:
+    """Upstream columns in a stable order; a relation dbt does not know (node None)
+    sorts with the others, where comparing None with a node id would raise."""
+    return sorted(refs, key=lambda r: (r.node or "", r.relation, r.column))
+
+
 @dataclass
 class ColumnLineage:
     column: str
@@ -249,7 +255,8 @@ def _collect(
         for child in node.downstream:
             stack.append((child, masked or _edge_masks(node, child)))
     if reasons:
-        return ColumnLineage(column, "unknown", sorted(refs), sorted(unmasked), "; ".join(reasons))
+        reason = "; ".join(reasons)
+        return ColumnLineage(column, "unknown", sort_refs(refs), sort_refs(unmasked), reason)
     if not refs:
         return ColumnLineage(
             column,
@@ -259,7 +266,7 @@ def _collect(
         )
     if kind == "passthrough" and any(r.column.lower() != column.lower() for r in refs):
         kind = "rename"
-    return ColumnLineage(column, "resolved", sorted(refs), sorted(unmasked), kind=kind)  # type: ignore[arg-type]
+    return ColumnLineage(column, "resolved", sort_refs(refs), sort_refs(unmasked), kind=kind)  # type: ignore[arg-type]
 
 
 def _first_line(exc: BaseException) -> str:
