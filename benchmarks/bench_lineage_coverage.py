@@ -153,9 +153,10 @@ def main() -> None:
         n_models = sum(1 for e in manifest["nodes"].values() if e["resource_type"] == "model")
         packages = sorted(
             {
-                m["package_name"]
-                for m in manifest["macros"].values()
-                if m["package_name"] not in ("dbt", "dbt_duckdb", "acme_analytics")
+                e["package_name"]
+                for section in ("macros", "nodes")
+                for e in manifest[section].values()
+                if e["package_name"] not in ("dbt", "dbt_duckdb", "acme_analytics")
             }
         )
         print(
