@@ -2,7 +2,9 @@
 
 Expected selections come from dbt itself (`dbt ls`, which also writes the
 manifest the site is built from: one parse for the whole module); focus views and
-paths from the graph recomputed here from the manifest's ``depends_on``.
+paths from the graph recomputed here from the manifest's ``depends_on``. Large
+views (the whole graph at load) are drawn on the page's own canvas, small ones by
+Cytoscape: both are checked, the canvas also by the colour of its pixels.
 """
 
 from __future__ import annotations
@@ -103,8 +105,29 @@ def overlapping_boxes(boxes: list[dict[str, float]]) -> list[tuple[str, str]]:
     return out
 
 
-# Runs in the page over Cytoscape's own geometry (its rendered edge points):
-# edges whose polyline enters a box other than their own two nodes'.
+# Fill colours of the boxes (graph.js), as RGBA.
+MODEL_FILL, SOURCE_FILL, PATH_FILL = (
+    [238, 243, 255, 255],
+    [236, 249, 239, 255],
+    [255, 232, 163, 255],
+)
+
+# Zooms to a node and reads the canvas pixel 5 px inside its box's top-left
+# corner (clear of border and label) once the frame is drawn.
+FILL_AT_JS = """(id) => new Promise(done => {
+  const g = window.lineageGraph;
+  g.zoomTo(id);
+  requestAnimationFrame(() => requestAnimationFrame(() => {
+    const at = g.renderedCentre(id), canvas = document.querySelector('#cy canvas.cy-overview');
+    const box = canvas.getBoundingClientRect();
+    const x = Math.round(at.x - box.left - 110 + 5), y = Math.round(at.y - box.top - 15 + 5);
+    done(Array.from(canvas.getContext('2d').getImageData(x, y, 1, 1).data));
+  }));
+})"""
+
+# Runs in the page over the geometry on screen (Cytoscape's rendered edge points,
+# or the polylines the canvas drew): edges whose polyline enters a box other than
+# their own two nodes'.
 CROSSINGS_JS = """() => {
   const g = window.lineageGraph, boxes = g.boxes(), lines = g.polylines();
   const inset = 1.5, bad = [];
@@ -159,7 +182,7 @@ def test_graph_page_selectors_focus_paths_and_geometry(
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(page_url)
-            page.wait_for_function("window.lineageGraph && window.lineageGraph.ready")
+            page.wait_for_function("() => window.lineageGraph && window.lineageGraph.ready")
             graph = "window.lineageGraph"
             assert set(page.evaluate(f"{graph}.visible()")) == set(parents)
             boxes = page.evaluate(f"{graph}.boxes()")
@@ -169,12 +192,32 @@ def test_graph_page_selectors_focus_paths_and_geometry(
             assert crossings["edges"] == sum(len(v) for v in parents.values())
             assert crossings["count"] == 0, crossings["bad"]
 
+            # The whole graph is on the canvas: boxes where the geometry says, in
+            # their type's colour; a real click on one focuses it.
+            assert page.evaluate(f"{graph}.mode()") == "canvas"
+            ids = sorted(parents)
+            for uid in ids[:: len(ids) // 12]:
+                want = SOURCE_FILL if uid.startswith("source.") else MODEL_FILL
+                assert page.evaluate(FILL_AT_JS, uid) == want, uid
+            clicked = f"model.synth.{TARGET}"
+            page.evaluate(f"{graph}.zoomTo({json.dumps(clicked)})")
+            at = page.evaluate(f"{graph}.renderedCentre({json.dumps(clicked)})")
+            page.mouse.click(at["x"], at["y"])
+            assert page.evaluate(f"{graph}.focused()") == [clicked]
+            assert set(page.evaluate(f"{graph}.visible()")) == (
+                reach(clicked, parents, 2) | reach(clicked, children, 2)
+            )
+            assert page.evaluate(f"{graph}.mode()") == "cytoscape"
+            page.click("#reset")
+            assert set(page.evaluate(f"{graph}.visible()")) == set(parents)
+
             # +model+ shows exactly what dbt ls lists.
             page.fill("#selector", f"+{TARGET}+")
             page.press("#selector", "Enter")
             shown = set(page.evaluate(f"{graph}.visible()"))
             assert shown == project["expected"][TARGET]
             assert len(shown) > 3
+            assert page.evaluate(f"{graph}.mode()") == "cytoscape"
             assert page.text_content("#graph-message").startswith(f"{len(shown)} of ")
             page.fill("#selector", COMPLEX)
             page.click("#apply")
@@ -205,6 +248,15 @@ def test_graph_page_selectors_focus_paths_and_geometry(
             on_path = reach(source, children, None) & reach(mart, parents, None)
             assert set(page.evaluate(f"{graph}.highlighted()")) == on_path
             assert {source, mart} <= on_path
+            # The same path over the whole graph, on the canvas.
+            page.click("#reset")
+            page.click("#path-go")
+            assert page.evaluate(f"{graph}.mode()") == "canvas"
+            assert set(page.evaluate(f"{graph}.highlighted()")) == on_path
+            assert set(page.evaluate(f"{graph}.visible()")) == set(parents)
+            assert page.evaluate(FILL_AT_JS, source) == PATH_FILL
+            off_path = next(u for u in ids if u.startswith("model.") and u not in on_path)
+            assert page.evaluate(FILL_AT_JS, off_path) == MODEL_FILL
 
             # Bad input: one clear message, the graph stays as it was.
             before = set(page.evaluate(f"{graph}.visible()"))

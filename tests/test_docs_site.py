@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from lineage_fixture import catalog, col, manifest, model, rel, source
 
+from tooling.docs.graph_page import graph_nodes
 from tooling.docs.site import build_site, page_name
 
 EVIL = '<script>alert(1)</script><img src=x onerror="alert(2)">'
@@ -109,11 +110,40 @@ def test_no_manifest_string_becomes_markup(site: Path) -> None:
     block = block.split("</script>")[0]
     assert "<" not in block  # no manifest string can end the data block
     data = json.loads(block)
-    assert [EVIL] in [n["tags"] for n in data["nodes"]]
+    assert [EVIL] in [n["tags"] for n in graph_nodes(data)]
     text = (site / "nodes" / page_name(STG)).read_text()
     assert (
         text.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 4
     )  # description, tag, owner, column
+
+
+def test_graph_data_rebuilds_every_node(site: Path) -> None:
+    """The column-wise data block, rebuilt one object per node (as graph.js does),
+    holds what the manifest says of each node and the link to its page."""
+    graph = (site / "graph.html").read_text()
+    block = graph.split('<script type="application/json" id="graph-data">')[1]
+    data = json.loads(block.split("</script>")[0])
+    nodes = {n["id"]: n for n in graph_nodes(data)}
+    assert set(nodes) == {SRC, STG, EXPOSURE}
+    for uid, node in nodes.items():
+        assert node["href"] == "nodes/" + page_name(uid)
+    assert nodes[STG] | {"label": None} == {
+        "id": STG,
+        "label": None,
+        "name": "stg_people",
+        "type": "model",
+        "fqn": ["proj", "staging", "stg_people"],
+        "tags": [EVIL],
+        "path": "models/staging/stg_people.sql",
+        "patch": None,
+        "pkg": "",  # the fixture's entries have no package_name
+        "src": "",
+        "href": "nodes/model.proj.stg_people.html",
+    }
+    assert nodes[SRC]["type"] == "source" and nodes[SRC]["src"] == "crm"
+    assert nodes[SRC]["fqn"] == ["proj", "crm", "people"]
+    assert nodes[EXPOSURE]["type"] == "exposure"
+    assert len(data["edges"]) == 4  # source -> staging -> exposure, as index pairs
 
 
 def test_columns_tests_and_lineage_links(site: Path) -> None:

@@ -388,7 +388,6 @@ def build_site(
             levels=levels,
             node_count=len(graph.nodes),
             edge_count=edge_count,
-            names=sorted({n.label for n in graph.nodes.values()}),
             data_json=script_json(
                 graph_data(graph, entries, href=lambda u: "nodes/" + page_name(u))
             ),

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tooling.lineage.model_columns import ColumnLineage, Status, model_column_lineage
+from tooling.lineage.model_columns import ColumnLineage, Status, model_column_lineage, sort_refs
 from tooling.lineage.relations import (
     RelationIndex,
     catalog_ids,
@@ -31,14 +31,113 @@ SNAPSHOT_COLUMNS = frozenset(
 )
 
 
-def _snapshot_meta_columns(entry: dict[str, Any]) -> list[str]:
-    """The columns dbt's snapshot materialisation adds, under their configured names."""
+def _snapshot_meta_columns(entry: dict[str, Any]) -> dict[str, str]:
+    """The columns dbt's snapshot materialisation adds: {role: configured name}."""
     config = entry.get("config") or {}
     names = config.get("snapshot_meta_column_names") or {}
     wanted = ["dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to"]
     if config.get("hard_deletes") == "new_record":
         wanted.append("dbt_is_deleted")
-    return [str(names.get(name) or name) for name in wanted]
+    return {role: str(names.get(role) or role) for role in wanted}
+
+
+SNAPSHOT_REASON = "added by dbt's snapshot materialisation"
+
+
+def _snapshot_lineage(
+    entry: dict[str, Any], cols: dict[str, ColumnLineage]
+) -> dict[str, ColumnLineage]:
+    """The lineage of the columns dbt's snapshot materialisation adds, from the
+    snapshot's config and the lineage of its own columns, as dbt computes them
+    (``build_snapshot_table`` and the strategies): ``dbt_scd_id`` is a hash of the
+    unique key and the updated-at value; ``dbt_updated_at``, ``dbt_valid_from`` and
+    ``dbt_valid_to`` are the updated-at value (the ``updated_at`` column; the
+    snapshot's run time for the check strategy without one); ``dbt_is_deleted`` a
+    literal. Unknown when the config does not say, or names a column the
+    snapshot's SQL does not produce."""
+    config = entry.get("config") or {}
+    strategy = config.get("strategy")
+    key = config.get("unique_key")
+    keys = [str(k) for k in key] if isinstance(key, list) else [str(key)] if key else []
+    updated = config.get("updated_at")
+    by_lower = {name.lower(): item for name, item in cols.items()}
+    out: dict[str, ColumnLineage] = {}
+
+    def source(column: str) -> ColumnLineage | None:
+        item = by_lower.get(column.lower())
+        return item if item is not None and item.status != "not_produced" else None
+
+    def unknown(name: str, why: str) -> ColumnLineage:
+        return ColumnLineage(name, "unknown", reason=f"{SNAPSHOT_REASON}: {why}")
+
+    def derived(name: str, items: list[ColumnLineage], *, hashed: bool) -> ColumnLineage:
+        bad = [i for i in items if i.status == "unknown"]
+        if bad:
+            return unknown(name, f"from {bad[0].column}, which is unknown ({bad[0].reason})")
+        refs = sort_refs({r for i in items for r in i.upstream})
+        if not refs:
+            reason = "derives from no column (constant or count)"
+            return ColumnLineage(name, "constant", reason=reason, kind="constant")
+        unmasked = [] if hashed else sort_refs({r for i in items for r in i.unmasked})
+        kind = "expression" if hashed or len(items) > 1 else (items[0].kind or "passthrough")
+        if kind == "passthrough":
+            kind = "rename"  # the value under dbt's name
+        return ColumnLineage(name, "resolved", refs, unmasked, kind=kind)  # type: ignore[arg-type]
+
+    run_time = ColumnLineage(
+        "", "constant", reason="the snapshot's run time (check strategy)", kind="constant"
+    )
+    if strategy == "timestamp" or (strategy == "check" and updated):
+        time_item = source(str(updated)) if updated else None
+        missing_time = None if time_item else f"updated_at {updated!r} is not a column of its SQL"
+    elif strategy == "check":
+        time_item, missing_time = run_time, None
+    else:
+        time_item, missing_time = None, f"no strategy in the manifest ({strategy!r})"
+    key_items = [source(k) for k in keys]
+    missing_key = (
+        "no unique_key in the manifest"
+        if not keys
+        else None
+        if all(key_items)
+        else f"unique_key {key!r} is not a column of its SQL"
+    )
+    for role, name in _snapshot_meta_columns(entry).items():
+        if role == "dbt_is_deleted":
+            out[name] = ColumnLineage(
+                name, "constant", reason="'True' or 'False', set by dbt", kind="constant"
+            )
+        elif role == "dbt_scd_id":
+            why = missing_key or missing_time
+            out[name] = (
+                unknown(name, why) if why else derived(name, [*key_items, time_item], hashed=True)  # type: ignore[list-item]
+            )
+        elif missing_time or time_item is None:
+            out[name] = unknown(name, str(missing_time))
+        elif time_item is run_time:
+            out[name] = ColumnLineage(name, "constant", reason=run_time.reason, kind="constant")
+        else:
+            out[name] = derived(name, [time_item], hashed=False)
+    return out
+
+
+def _read_relations(nodes: dict[str, Any], uid: str) -> list[str]:
+    """The nodes whose relations a node's compiled SQL reads: its parents and, for an
+    ephemeral parent (dbt inlines its compiled SQL as a ``__dbt__cte__`` CTE), that
+    parent's own, transitively."""
+    out: list[str] = []
+    seen: set[str] = set()
+    stack = list(reversed((nodes[uid].get("depends_on") or {}).get("nodes") or []))
+    while stack:
+        parent = stack.pop()
+        if parent in seen:
+            continue
+        seen.add(parent)
+        out.append(parent)
+        entry = nodes.get(parent) or {}
+        if (entry.get("config") or {}).get("materialized") == "ephemeral":
+            stack.extend(reversed((entry.get("depends_on") or {}).get("nodes") or []))
+    return out
 
 
 def _analysis_order(
@@ -116,7 +215,7 @@ def compute_column_lineage(
             cols = {c: ColumnLineage(c, "unknown", reason=reason) for c in expected or documented}
         else:
             schema: dict[str, Any] = {}
-            for parent in (entry.get("depends_on") or {}).get("nodes") or []:
+            for parent in _read_relations(nodes, uid):
                 found = produced.get(parent) or known.get(parent)
                 if found is None:
                     continue
@@ -132,16 +231,23 @@ def compute_column_lineage(
                 documented=documented,
             )
         if entry.get("resource_type") == "snapshot":
-            reason = "added by dbt's snapshot materialisation"
-            meta_names = {c.lower() for c in _snapshot_meta_columns(entry)} | SNAPSHOT_COLUMNS
-            for name, item in cols.items():
+            meta = _snapshot_lineage(entry, cols)
+            meta_names = {c.lower() for c in meta} | SNAPSHOT_COLUMNS
+            for name, item in list(cols.items()):
                 if item.status in ("unknown", "not_produced") and name.lower() in meta_names:
-                    cols[name] = ColumnLineage(name, "unknown", reason=reason)
+                    cols[name] = next(
+                        (
+                            ColumnLineage(name, m.status, m.upstream, m.unmasked, m.reason, m.kind)
+                            for m_name, m in meta.items()
+                            if m_name.lower() == name.lower()
+                        ),
+                        ColumnLineage(name, "unknown", reason=SNAPSHOT_REASON),
+                    )
             if uid not in in_catalog:
                 have = {c.lower() for c in cols}
-                for name in _snapshot_meta_columns(entry):
+                for name, item in meta.items():
                     if name.lower() not in have:
-                        cols[name] = ColumnLineage(name, "unknown", reason=reason)
+                        cols[name] = item
         if uid not in in_catalog:
             types = known.get(uid, ((), {}))[1]
             where = (

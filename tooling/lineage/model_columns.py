@@ -23,6 +23,7 @@ from typing import Any, Literal
 from sqlglot import exp
 from sqlglot import parse_one as sqlglot_parse_one
 from sqlglot.lineage import Node, lineage
+from sqlglot.optimizer.qualify import qualify
 
 from tooling.lineage.relations import RelationIndex
 
@@ -88,6 +89,12 @@ class ColumnRef:
     column: str
 
 
+def sort_refs(refs: Iterable[ColumnRef]) -> list[ColumnRef]:
+    """Upstream columns in a stable order; a relation dbt does not know (node None)
+    sorts with the others, where comparing None with a node id would raise."""
+    return sorted(refs, key=lambda r: (r.node or "", r.relation, r.column))
+
+
 @dataclass
 class ColumnLineage:
     column: str
@@ -119,9 +126,41 @@ def _masking_ancestor(column: exp.Column, stop: exp.Expr) -> bool:
     return isinstance(stop, MASKING_TYPES)
 
 
+def _split_name(name: str) -> tuple[str, str]:
+    """A lineage node's name (``table.column``, as sqlglot writes the column: each
+    part quoted or not) as its table and column, unquoted."""
+    if '"' not in name and "`" not in name:
+        table, _, column = name.rpartition(".")
+        return table, column
+    parts: list[str] = []
+    current: list[str] = []
+    quote: str | None = None
+    i = 0
+    while i < len(name):
+        ch = name[i]
+        if quote:
+            if ch == quote and name[i + 1 : i + 2] == quote:  # a doubled quote is one
+                current.append(ch)
+                i += 1
+            elif ch == quote:
+                quote = None
+            else:
+                current.append(ch)
+        elif ch in '"`':
+            quote = ch
+        elif ch == ".":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    parts.append("".join(current))
+    return ".".join(parts[:-1]), parts[-1]
+
+
 def _edge_masks(parent: Node, child: Node) -> bool:
     """Whether every use of ``child``'s column in ``parent``'s expression is masked."""
-    table, _, column = child.name.rpartition(".")
+    table, column = _split_name(child.name)
     uses = [
         c
         for c in parent.expression.find_all(exp.Column)
@@ -146,8 +185,8 @@ _KIND_RANK: dict[str, int] = {
 def _step_kind(expression: exp.Expr) -> str | None:
     """How one lineage step transforms its input (None: it just passes a column on)."""
     inner = expression.this if isinstance(expression, exp.Alias) else expression
-    if isinstance(inner, (exp.Column, exp.Star, exp.Table)):
-        return None
+    if isinstance(inner, (exp.Column, exp.Star, exp.Table, exp.Null)):
+        return None  # a NULL passes nothing on: the other branches of a union say
     if isinstance(inner, exp.Cast) and isinstance(inner.this, exp.Column):
         return "cast"
     if isinstance(inner, exp.AggFunc) or (
@@ -182,7 +221,7 @@ def _collect(
         seen.add(key)
         expression = node.expression
         if isinstance(expression, exp.Table):
-            col = node.name.rpartition(".")[2]
+            col = _split_name(node.name)[1]
             uid, relation = relations.lookup(expression)
             if col == "*" or isinstance(node.expression, exp.Star):
                 reasons.append(f"select * over {relation}, whose columns are not known")
@@ -216,7 +255,8 @@ def _collect(
         for child in node.downstream:
             stack.append((child, masked or _edge_masks(node, child)))
     if reasons:
-        return ColumnLineage(column, "unknown", sorted(refs), sorted(unmasked), "; ".join(reasons))
+        reason = "; ".join(reasons)
+        return ColumnLineage(column, "unknown", sort_refs(refs), sort_refs(unmasked), reason)
     if not refs:
         return ColumnLineage(
             column,
@@ -226,7 +266,7 @@ def _collect(
         )
     if kind == "passthrough" and any(r.column.lower() != column.lower() for r in refs):
         kind = "rename"
-    return ColumnLineage(column, "resolved", sorted(refs), sorted(unmasked), kind=kind)  # type: ignore[arg-type]
+    return ColumnLineage(column, "resolved", sort_refs(refs), sort_refs(unmasked), kind=kind)  # type: ignore[arg-type]
 
 
 def _first_line(exc: BaseException) -> str:
@@ -309,8 +349,200 @@ def _per_column(
     return out, {}
 
 
+def _table_columns(schema: dict[str, Any], table: exp.Table) -> list[str] | None:
+    """A table's columns in sqlglot's nested schema mapping (names compared
+    case-insensitively, missing parts matching any), None when not there."""
+    wanted = [part.lower() if part else None for part in (table.catalog, table.db, table.name)]
+    found = []
+    for db, schemas in schema.items():
+        for sch, tables in schemas.items():
+            for name, cols in tables.items():
+                have = [db.lower(), sch.lower(), name.lower()]
+                if all(w is None or w == h for w, h in zip(wanted, have, strict=True)):
+                    found.append(list(cols))
+    return found[0] if len(found) == 1 else None
+
+
+def _pivot_as_select(
+    tree: exp.Pivot, schema: dict[str, Any], expected: list[str]
+) -> exp.Select | str:
+    """DuckDB's ``PIVOT`` statement as the SELECT it computes, column for column:
+    the group columns, and per value column (``<value>[_<value>...][_<alias>]``)
+    the ``USING`` aggregate over a ``CASE`` on the ``ON`` columns. Values come from
+    the ``IN`` lists, else (they are the data's) from the columns the catalog
+    lists; the group columns from ``GROUP BY``, else every column of the pivoted
+    table that is neither pivoted nor aggregated. A reason instead when that is
+    not known."""
+    on_parts = list(tree.expressions)
+    usings = list(tree.args.get("using") or [])
+    if not on_parts or not usings:
+        return "a PIVOT statement without ON or USING"
+    on_columns = {c.name.lower() for part in on_parts for c in part.find_all(exp.Column)}
+    used = {c.name.lower() for u in usings for c in u.find_all(exp.Column)}
+    group = tree.args.get("group")
+    if group is not None:
+        keys = [g.copy() for g in group.expressions]
+    else:
+        source = tree.this
+        cols = _table_columns(schema, source) if isinstance(source, exp.Table) else None
+        if cols is None:
+            return "a PIVOT statement without GROUP BY over a relation of unknown columns"
+        keys = [exp.column(c) for c in cols if c.lower() not in on_columns | used]
+    key_names = {k.alias_or_name.lower() for k in keys}
+
+    def aggregate(using: exp.Expr, condition: exp.Expr, name: str) -> exp.Expr:
+        agg = (using.this if isinstance(using, exp.Alias) else using).copy()
+        value = agg.this if isinstance(agg.this, exp.Expr) else None
+        then = exp.Literal.number(1) if value is None or isinstance(value, exp.Star) else value
+        agg.set("this", exp.Case(ifs=[exp.If(this=condition, true=then.copy())]))
+        return exp.alias_(agg, name, quoted=True)
+
+    def suffix(using: exp.Expr) -> str:
+        if isinstance(using, exp.Alias):
+            return "_" + using.alias
+        return "" if len(usings) == 1 else "_" + using.sql(dialect="duckdb").lower()
+
+    projections: list[exp.Expr] = []
+    if all(isinstance(p, exp.In) and p.expressions for p in on_parts):
+        combos: list[list[tuple[exp.Expr, exp.Expr]]] = [[]]
+        for part in on_parts:
+            combos = [[*c, (part.this, v)] for c in combos for v in part.expressions]
+        for combo in combos:
+            value = "_".join(v.name for _, v in combo)
+            condition = exp.and_(
+                *(exp.EQ(this=col.copy(), expression=v.copy()) for col, v in combo)
+            )
+            for using in usings:
+                projections.append(aggregate(using, condition, value + suffix(using)))
+    elif expected:
+        targets = [p.this if isinstance(p, exp.In) else p for p in on_parts]
+        condition = exp.and_(
+            *(exp.Not(this=exp.Is(this=t.copy(), expression=exp.Null())) for t in targets)
+        )
+        for name in expected:
+            if name.lower() in key_names:
+                continue
+            using = next((u for u in usings if suffix(u) and name.endswith(suffix(u))), usings[0])
+            projections.append(aggregate(using, condition, name))
+    else:
+        return "a PIVOT statement over the data's values (no IN list): its columns need a catalog"
+    select = exp.select(*keys, *projections).from_(tree.this.copy())
+    if group is not None or keys:
+        select = select.group_by(*(k.copy() for k in keys))
+    if tree.args.get("with_"):
+        select.set("with_", tree.args["with_"].copy())
+    return select
+
+
+def _from_columns(
+    tree: exp.Expr, select: exp.Select, schema: dict[str, Any], dialect: str | None
+) -> list[str] | None:
+    """The columns a SELECT's FROM and JOINs offer, in order: ``select *`` over them,
+    expanded by sqlglot against the schema (None when it cannot)."""
+    source = select.args.get("from_")
+    if source is None:
+        return None
+    probe = exp.Select(expressions=[exp.Star()], from_=source.copy())
+    for join in select.args.get("joins") or []:
+        probe.append("joins", join.copy())
+    with_ = tree.args.get("with_")
+    if with_ is not None and select is not tree:
+        probe.set("with_", with_.copy())
+    try:
+        qualified = qualify(
+            probe, schema=schema, dialect=dialect, expand_stars=True, validate_qualify_columns=False
+        )
+    except Exception:
+        return None
+    names = [p.alias_or_name for p in qualified.selects]
+    return None if "*" in names or not names else names
+
+
+def _expand_columns(tree: exp.Expr, schema: dict[str, Any], dialect: str | None) -> None:
+    """DuckDB's ``COLUMNS(...)`` in a projection, replaced by one projection per
+    column it matches (a regular expression, found anywhere in the name, or ``*``
+    with its ``EXCLUDE``), each named after its column as DuckDB does; sqlglot
+    leaves the expression as it is, so the columns it stands for were not found.
+    Lambdas and relations of unknown columns are left alone."""
+    for select in list(tree.find_all(exp.Select)):
+        if not any(p.find(exp.Columns) for p in select.expressions):
+            continue
+        available = _from_columns(tree, select, schema, dialect)
+        if available is None:
+            continue
+        expanded: list[exp.Expr] = []
+        for proj in select.expressions:
+            found = proj.find(exp.Columns)
+            names = _columns_matched(found, available) if found is not None else None
+            if names is None:
+                expanded.append(proj)
+                continue
+            for name in names:
+                copy = proj.copy()
+                column = exp.column(name, quoted=True)
+                target = copy.find(exp.Columns)
+                if target is copy:
+                    expanded.append(column)
+                    continue
+                target.replace(column)  # type: ignore[union-attr]
+                expanded.append(copy if isinstance(copy, exp.Alias) else exp.alias_(copy, name))
+        select.set("expressions", expanded)
+
+
+def _by_name_unions(tree: exp.Expr) -> None:
+    """``UNION [ALL] BY NAME`` (DuckDB) as the positional union it computes: every
+    branch selects every name any branch has, in first-seen order, NULL where it
+    has none. sqlglot reads a union's columns off its first branch, so the names
+    only later branches have were not found. Branches with a ``*`` are left alone."""
+    for union in list(tree.find_all(exp.SetOperation)):
+        if not union.args.get("by_name") or isinstance(union.parent, exp.SetOperation):
+            continue
+        branches: list[exp.Expr] = []
+        stack: list[exp.Expr] = [union]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, exp.SetOperation) and node.args.get("by_name"):
+                stack.extend([node.expression, node.this])
+            else:
+                branches.append(node)
+        if not all(isinstance(b, exp.Select) for b in branches):
+            continue
+        if any(
+            isinstance(p, exp.Star) or p.find(exp.Star) for b in branches for p in b.expressions
+        ):
+            continue
+        names: dict[str, str] = {}
+        for branch in branches:
+            for proj in branch.expressions:
+                names.setdefault(proj.alias_or_name.lower(), proj.alias_or_name)
+        for branch in branches:
+            have = {p.alias_or_name.lower(): p for p in branch.expressions}
+            branch.set(
+                "expressions",
+                [have.get(key) or exp.alias_(exp.Null(), name) for key, name in names.items()],
+            )
+        node = union
+        while isinstance(node, exp.SetOperation) and node.args.get("by_name"):
+            node.set("by_name", None)
+            node = node.this
+
+
+def _columns_matched(columns: exp.Columns, available: list[str]) -> list[str] | None:
+    arg = columns.this
+    if isinstance(arg, exp.Literal) and arg.is_string:
+        try:
+            pattern = re.compile(arg.this)
+        except re.error:
+            return None
+        return [name for name in available if pattern.search(name)]
+    if isinstance(arg, exp.Star):
+        skip = {c.name.lower() for c in arg.args.get("except_") or []}
+        return [name for name in available if name.lower() not in skip]
+    return None
+
+
 def _analyse(
-    sql: str, schema: dict[str, Any], dialect: str | None
+    sql: str, schema: dict[str, Any], dialect: str | None, expected: list[str] | None = None
 ) -> tuple[dict[str, Node | str], dict[str, str]] | str:
     """sqlglot's lineage roots per output column and the stand-ins' reasons, or why
     the SQL cannot be analysed at all."""
@@ -318,6 +550,17 @@ def _analyse(
         tree = sqlglot_parse_one(sql, dialect=dialect)
     except Exception as exc:  # sqlglot raises more than SqlglotError on odd SQL
         return f"sqlglot could not parse the SQL: {_first_line(exc)}"
+    if isinstance(tree, exp.Pivot) and not tree.args.get("unpivot"):
+        rewritten = _pivot_as_select(tree, schema, expected or [])
+        if isinstance(rewritten, str):
+            return rewritten
+        tree = rewritten
+    if not isinstance(tree, exp.Query):
+        kind = "UNPIVOT" if isinstance(tree, exp.Pivot) else type(tree).__name__.upper()
+        return f"not a query sqlglot can analyse (a {kind} statement)"
+    if tree.find(exp.Columns) is not None:
+        _expand_columns(tree, schema, dialect)
+    _by_name_unions(tree)
     try:
         return _lineage_roots(tree, schema, dialect), {}
     except Exception as exc:
@@ -344,7 +587,7 @@ def model_column_lineage(
     are ``not_produced``.
     """
     expected = list(columns)
-    analysed = _analyse(sql, schema, dialect)
+    analysed = _analyse(sql, schema, dialect, expected)
     if isinstance(analysed, str):
         names = expected or list(documented)
         return {c: ColumnLineage(c, "unknown", reason=analysed) for c in names}

@@ -1,12 +1,25 @@
 // The interactive model graph: dbt's selector syntax, search, focus, paths.
-// Rendering, zoom and pan: Cytoscape.js (vendor/cytoscape.min.js, MIT). Layout:
-// layered, computed here for whatever is shown, long edges routed through
-// reserved slots so that no edge crosses a node box. No network, no inline code.
+// Zoom, pan and taps: Cytoscape.js (vendor/cytoscape.min.js, MIT), which also
+// draws views of up to CY_LIMIT nodes; larger ones (the whole graph at load) are
+// drawn on one canvas under it (see "views" below). Layout: layered, computed here
+// for whatever is shown, long edges routed through reserved slots so that no edge
+// crosses a node box. No network, no inline code.
 (function () {
   "use strict";
   var started = performance.now();
   var data = JSON.parse(document.getElementById("graph-data").textContent);
-  var nodes = data.nodes;
+  // The block is column-wise with small tables (graph_page.py): one object per node here.
+  var nodes = data.id.map(function (id, k) {
+    var name = data.name[k], prefix = data.fqn[k], patch = data.patch[k];
+    return {
+      id: id, name: name, label: data.label[k] || name, type: data.types[data.type[k]],
+      fqn: prefix < 0 ? data.fqn_full[k] : data.prefixes[prefix].concat([name]),
+      tags: data.tags[k] || [], path: data.path[k] || null,
+      patch: patch < 0 ? null : data.patches[patch], pkg: data.pkgs[data.pkg[k]],
+      src: data.src[k] || "", href: data.href[k] || "nodes/" + id.replace(/[^A-Za-z0-9_.-]/g, "_") + ".html"
+    };
+  });
+  var tParsed = performance.now();
   var n = nodes.length;
   var parents = [], children = [], byId = {};
   var i;
@@ -283,144 +296,284 @@
     return { centre: centre, bends: bends };
   }
 
-  // ---- rendering ------------------------------------------------------------
-  var MAX_LABEL = 30;
+  // ---- views ----------------------------------------------------------------
+  // Cytoscape costs about a millisecond per element on a loaded 2-core machine
+  // (style, bounds, drawing: 3-6 s for the 4,158 elements of a 2,002-node
+  // project), so it holds only views of at most CY_LIMIT nodes. Larger views,
+  // the whole graph at load among them, are drawn from the same geometry on one
+  // canvas under Cytoscape's (empty) layer: Cytoscape's viewport, zoom, pan and
+  // taps drive both, so every control works the same in either mode.
+  var CY_LIMIT = 250;
+  var MAX_LABEL = 30, LABEL_ZOOM = 5 / 12;  // labels from 5 px on, as min-zoomed-font-size
+  var FILL = { model: "#eef3ff", source: "#ecf9ef", seed: "#fff6e3", snapshot: "#f6edff",
+    exposure: "#ffecec", semantic_model: "#e9f8fa", metric: "#fdeef7", saved_query: "#f2f2f2" };
+  var BORDER = "#7c8aa8", EDGE = "#9aa3b5", TEXT = "#1d2330", PATH_FILL = "#ffe8a3", PATH = "#b07d00",
+    MATCH = "#2957c5", FOCUS = "#d08a00", FONT = "Helvetica Neue, Helvetica, sans-serif";
   function shortLabel(text) { return text.length <= MAX_LABEL ? text : text.slice(0, MAX_LABEL - 1) + "…"; }
-  // Where the boxes go and, for each drawn edge, its bend points as Cytoscape's
-  // segment weights and distances (relative to the line between its endpoints).
+
+  // What a view shows and where: boxes' centres, and each drawn edge's polyline
+  // (model coordinates, from the right side of its parent's box through its
+  // reserved slots to the left side of its child's).
   function geometry(members) {
     var placed = layout(members);
     var keep = new Uint8Array(n);
     members.forEach(function (k) { keep[k] = 1; });
-    var bends = {};
+    var drawn = [], lines = {};
     edges.forEach(function (e, ei) {
       if (!keep[e[0]] || !keep[e[1]] || !(ei in placed.bends)) return;
-      var pts = placed.bends[ei];
-      if (!pts.length) { bends[ei] = null; return; }
-      var a = [placed.centre[e[0]][0] + W / 2, placed.centre[e[0]][1]];
-      var b = [placed.centre[e[1]][0] - W / 2, placed.centre[e[1]][1]];
-      var vx = b[0] - a[0], vy = b[1] - a[1], len2 = vx * vx + vy * vy, len = Math.sqrt(len2);
-      var ws = [], ds = [];
-      pts.forEach(function (pt) {
-        var px = pt[0] - a[0], py = pt[1] - a[1];
-        ws.push(((px * vx + py * vy) / len2).toFixed(5));
-        ds.push(((px * -vy + py * vx) / len).toFixed(2));
-      });
-      bends[ei] = { w: ws.join(" "), d: ds.join(" ") };
+      var a = placed.centre[e[0]], b = placed.centre[e[1]];
+      lines[ei] = [[a[0] + W / 2, a[1]]].concat(placed.bends[ei], [[b[0] - W / 2, b[1]]]);
+      drawn.push(ei);
     });
-    return { keep: keep, centre: placed.centre, bends: bends };
+    return { members: members.slice(), keep: keep, centre: placed.centre, drawn: drawn, lines: lines };
+  }
+  var everything = null;  // the geometry of the whole graph, computed once
+  function geometryOf(members) {
+    if (members.length !== n) return geometry(members);
+    if (!everything) everything = geometry(members);
+    return everything;
+  }
+  // An edge's bend points as Cytoscape's segment weights and distances (relative
+  // to the line between its endpoints).
+  function segments(line) {
+    var a = line[0], b = line[line.length - 1];
+    var vx = b[0] - a[0], vy = b[1] - a[1], len2 = vx * vx + vy * vy, len = Math.sqrt(len2);
+    var ws = [], ds = [];
+    for (var j = 1; j + 1 < line.length; j++) {
+      var px = line[j][0] - a[0], py = line[j][1] - a[1];
+      ws.push(((px * vx + py * vy) / len2).toFixed(5));
+      ds.push(((px * -vy + py * vx) / len).toFixed(2));
+    }
+    return { w: ws.join(" "), d: ds.join(" ") };
   }
 
-  var tInit = performance.now();
-  var first = geometry(all());
-  var layoutMs = performance.now() - tInit;
-  var elements = [];
-  nodes.forEach(function (node, k) {
-    elements.push({ group: "nodes", data: { id: "n" + k, label: shortLabel(node.label), k: k },
-      classes: node.type, position: { x: first.centre[k][0], y: first.centre[k][1] } });
-  });
-  edges.forEach(function (e, ei) {
-    var bend = first.bends[ei];
-    elements.push({ group: "edges",
-      data: { id: "e" + ei, source: "n" + e[0], target: "n" + e[1], w: bend ? bend.w : "", d: bend ? bend.d : "" },
-      classes: bend ? "bent" : (ei in first.bends ? "" : "hidden") });
-  });
+  var container = document.getElementById("cy");
+  var canvas = document.createElement("canvas");
+  canvas.className = "cy-overview";
+  canvas.setAttribute("aria-hidden", "true");
+  container.appendChild(canvas);  // before Cytoscape's layer, so under it
+  var ctx = canvas.getContext("2d");
   var cy = cytoscape({
-    container: document.getElementById("cy"),
-    elements: elements,
-    layout: { name: "preset" },
+    container: container,
+    elements: [],
+    layout: { name: "preset", fit: false },
     minZoom: 0.02,
     maxZoom: 4,
     pixelRatio: 1,
-    textureOnViewport: n > 800,
-    hideEdgesOnViewport: n > 800,
     boxSelectionEnabled: false,
     autoungrabify: true,
     style: [
       { selector: "node", style: {
-        shape: "round-rectangle", width: W, height: H, "background-color": "#eef3ff",
-        "border-width": 1, "border-color": "#7c8aa8", label: "data(label)", "font-size": 12,
-        "text-valign": "center", "text-halign": "center", "min-zoomed-font-size": 5, color: "#1d2330" } },
-      { selector: "node.source", style: { "background-color": "#ecf9ef" } },
-      { selector: "node.seed", style: { "background-color": "#fff6e3" } },
-      { selector: "node.snapshot", style: { "background-color": "#f6edff" } },
-      { selector: "node.exposure", style: { "background-color": "#ffecec" } },
-      { selector: "node.semantic_model", style: { "background-color": "#e9f8fa" } },
-      { selector: "node.metric", style: { "background-color": "#fdeef7" } },
-      { selector: "node.saved_query", style: { "background-color": "#f2f2f2" } },
-      { selector: "node.match", style: { "border-color": "#2957c5", "border-width": 3 } },
-      { selector: "node.focus", style: { "border-color": "#d08a00", "border-width": 3 } },
-      { selector: "node.path", style: { "background-color": "#ffe8a3", "border-color": "#b07d00", "border-width": 2 } },
-      { selector: "node.hidden, edge.hidden", style: { display: "none" } },
+        shape: "round-rectangle", width: W, height: H, "background-color": FILL.model,
+        "border-width": 1, "border-color": BORDER, label: "data(label)", "font-size": 12,
+        "text-valign": "center", "text-halign": "center", "min-zoomed-font-size": 5, color: TEXT } },
+      { selector: "node.source", style: { "background-color": FILL.source } },
+      { selector: "node.seed", style: { "background-color": FILL.seed } },
+      { selector: "node.snapshot", style: { "background-color": FILL.snapshot } },
+      { selector: "node.exposure", style: { "background-color": FILL.exposure } },
+      { selector: "node.semantic_model", style: { "background-color": FILL.semantic_model } },
+      { selector: "node.metric", style: { "background-color": FILL.metric } },
+      { selector: "node.saved_query", style: { "background-color": FILL.saved_query } },
+      { selector: "node.match", style: { "border-color": MATCH, "border-width": 3 } },
+      { selector: "node.focus", style: { "border-color": FOCUS, "border-width": 3 } },
+      { selector: "node.path", style: { "background-color": PATH_FILL, "border-color": PATH, "border-width": 2 } },
       { selector: "edge", style: {
-        width: 1.2, "line-color": "#9aa3b5", "curve-style": "straight",
-        "target-arrow-shape": "triangle", "target-arrow-color": "#9aa3b5", "arrow-scale": 0.7,
+        width: 1.2, "line-color": EDGE, "curve-style": "straight",
+        "target-arrow-shape": "triangle", "target-arrow-color": EDGE, "arrow-scale": 0.7,
         // In pixels from the centre, exactly where geometry() starts and ends them.
         "source-endpoint": W / 2 + "px 0px", "target-endpoint": -W / 2 + "px 0px" } },
       { selector: "edge.bent", style: {
         "curve-style": "segments", "edge-distances": "endpoints",
         "segment-weights": "data(w)", "segment-distances": "data(d)", "segment-radii": 0 } },
-      { selector: "edge.path", style: { "line-color": "#b07d00", "target-arrow-color": "#b07d00", width: 3 } }
+      { selector: "edge.path", style: { "line-color": PATH, "target-arrow-color": PATH, width: 3 } }
     ]
   });
-  var initMs = performance.now() - tInit;
-  var nodeEls = [], edgeEls = [];
-  var nodeShown = new Uint8Array(n).fill(1), edgeShown = new Uint8Array(edges.length);
-  for (i = 0; i < n; i++) nodeEls.push(cy.getElementById("n" + i));
-  for (i = 0; i < edges.length; i++) {
-    edgeEls.push(cy.getElementById("e" + i));
-    edgeShown[i] = i in first.bends ? 1 : 0;
-  }
+  var tCy = performance.now();
 
-  var shown = all();
+  // The view on screen: its geometry, mode and highlights.
+  var view = null;
+  var matched = new Uint8Array(n), pathNodes = new Uint8Array(n), pathEdges = {}, focused = -1;
+  var drawQueued = false;
+  function onCanvas() { return view.mode === "canvas"; }
+  function nodeClasses(k) {
+    return nodes[k].type + (matched[k] ? " match" : "") + (pathNodes[k] ? " path" : "") +
+      (k === focused ? " focus" : "");
+  }
+  function fillCytoscape() {
+    var els = [];
+    view.members.forEach(function (k) {
+      els.push({ group: "nodes", data: { id: "n" + k, label: shortLabel(nodes[k].label), k: k },
+        classes: nodeClasses(k), position: { x: view.centre[k][0], y: view.centre[k][1] } });
+    });
+    view.drawn.forEach(function (ei) {
+      var line = view.lines[ei], seg = line.length > 2 ? segments(line) : null;
+      els.push({ group: "edges",
+        data: { id: "e" + ei, source: "n" + edges[ei][0], target: "n" + edges[ei][1], w: seg ? seg.w : "", d: seg ? seg.d : "" },
+        classes: (seg ? "bent" : "") + (pathEdges[ei] ? " path" : "") });
+    });
+    cy.batch(function () {
+      cy.elements().remove();
+      cy.add(els);
+    });
+  }
   function show(members, options) {
     var t0 = performance.now();
     options = options || {};
-    var placed = geometry(members);
+    var next = geometryOf(members);
     var t1 = performance.now();
-    var keep = placed.keep;
-    var hide = [], unhide = [], bent = [], straight = [];
-    cy.batch(function () {
-      cy.elements(".path, .match, .focus").removeClass("path match focus");
-      for (var k = 0; k < n; k++) {
-        if (!keep[k] && !nodeShown[k]) continue;
-        var node = nodeEls[k];
-        if (keep[k]) {
-          if (!nodeShown[k]) unhide.push(node);
-          node.position({ x: placed.centre[k][0], y: placed.centre[k][1] });
-        } else {
-          hide.push(node);
-        }
-        nodeShown[k] = keep[k];
-      }
-      for (var ei = 0; ei < edges.length; ei++) {
-        var want = ei in placed.bends;
-        if (!want && !edgeShown[ei]) continue;
-        var edge = edgeEls[ei];
-        if (!want) { hide.push(edge); edgeShown[ei] = 0; continue; }
-        if (!edgeShown[ei]) unhide.push(edge);
-        edgeShown[ei] = 1;
-        var bend = placed.bends[ei];
-        if (bend) { edge.data({ w: bend.w, d: bend.d }); bent.push(edge); } else { straight.push(edge); }
-      }
-      cy.collection(hide).addClass("hidden");
-      cy.collection(unhide).removeClass("hidden");
-      cy.collection(bent).addClass("bent");
-      cy.collection(straight).removeClass("bent");
-      (options.highlight || []).forEach(function (k) { nodeEls[k].addClass("path"); });
-      (options.highlightEdges || []).forEach(function (ei) { edgeEls[ei].addClass("path"); });
-      if (options.focus !== undefined) nodeEls[options.focus].addClass("focus");
-    });
-    shown = members.slice();
+    pathNodes = new Uint8Array(n); pathEdges = {};
+    (options.highlight || []).forEach(function (k) { pathNodes[k] = 1; });
+    (options.highlightEdges || []).forEach(function (ei) { pathEdges[ei] = true; });
+    focused = options.focus === undefined ? -1 : options.focus;
+    matched = new Uint8Array(n);
+    search.value = "";
+    view = next;
+    view.mode = members.length > CY_LIMIT ? "canvas" : "cytoscape";
+    if (onCanvas()) {
+      if (cy.elements().length) cy.elements().remove();
+      canvas.hidden = false;
+    } else {
+      canvas.hidden = true;
+      fillCytoscape();
+    }
+    shown = view.members;
     var t2 = performance.now();
     fit(members);
+    redraw();
+    api.lastShownAt = null;
+    afterFrame(function () { api.lastShownAt = performance.now(); });
     api.lastFitMs = performance.now() - t2;
     api.lastApplyMs = performance.now() - t0;
     api.lastLayoutMs = t1 - t0;
   }
+  // Calls fn once the frame with the view on it has been produced.
+  function afterFrame(fn) {
+    var next = function () { requestAnimationFrame(function () { requestAnimationFrame(fn); }); };
+    if (onCanvas()) next(); else cy.one("render", function () { requestAnimationFrame(fn); });
+  }
+  // Zoom and pan so that the members' boxes fill the view (at least the minimum zoom).
   function fit(members) {
-    cy.fit(members ? cy.collection(members.map(function (k) { return nodeEls[k]; })) : cy.nodes(), 30);
-    if (cy.zoom() < 0.05) cy.zoom(0.05);
+    var x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
+    members.forEach(function (k) {
+      var c = view.centre[k];
+      if (!c) return;
+      x1 = Math.min(x1, c[0] - W / 2); x2 = Math.max(x2, c[0] + W / 2);
+      y1 = Math.min(y1, c[1] - H / 2); y2 = Math.max(y2, c[1] + H / 2);
+    });
+    if (x1 === Infinity) return;
+    var pad = 30, w = cy.width(), h = cy.height();
+    var zoom = Math.min((w - 2 * pad) / (x2 - x1), (h - 2 * pad) / (y2 - y1));
+    zoom = Math.max(cy.minZoom(), Math.min(cy.maxZoom(), zoom));
+    cy.viewport({ zoom: zoom, pan: { x: w / 2 - zoom * (x1 + x2) / 2, y: h / 2 - zoom * (y1 + y2) / 2 } });
+  }
+  function centreOn(k, zoom) {
+    var c = view.centre[k];
+    cy.viewport({ zoom: zoom, pan: { x: cy.width() / 2 - zoom * c[0], y: cy.height() / 2 - zoom * c[1] } });
+  }
+
+  // ---- the canvas of large views ---------------------------------------------
+  function sizeCanvas() {
+    canvas.width = container.clientWidth;
+    canvas.height = container.clientHeight;
+  }
+  function redraw() {
+    if (!onCanvas() || drawQueued) return;
+    drawQueued = true;
+    requestAnimationFrame(draw);
+  }
+  function draw() {
+    drawQueued = false;
+    if (!onCanvas()) return;
+    var t0 = performance.now();
+    var z = cy.zoom(), pan = cy.pan(), cw = canvas.width, ch = canvas.height;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, cw, ch);
+    ctx.setTransform(z, 0, 0, z, pan.x, pan.y);
+    // The model rectangle on screen, a box wider each way: what is drawn.
+    var left = -pan.x / z - W, top = -pan.y / z - H, right = (cw - pan.x) / z + W, bottom = (ch - pan.y) / z + H;
+    var px = 1 / z;  // one screen pixel in model units
+    var inView = [];
+    view.members.forEach(function (k) {
+      var c = view.centre[k];
+      if (c[0] >= left && c[0] <= right && c[1] >= top && c[1] <= bottom) inView.push(k);
+    });
+    function edgePath(wantPath) {
+      ctx.beginPath();
+      view.drawn.forEach(function (ei) {
+        if (!!pathEdges[ei] !== wantPath) return;
+        var line = view.lines[ei];
+        ctx.moveTo(line[0][0], line[0][1]);
+        for (var j = 1; j < line.length; j++) ctx.lineTo(line[j][0], line[j][1]);
+      });
+    }
+    function arrows(wantPath) {
+      if (z < 0.15) return;
+      ctx.beginPath();
+      view.drawn.forEach(function (ei) {
+        if (!!pathEdges[ei] !== wantPath) return;
+        var line = view.lines[ei], q = line[line.length - 1], p = line[line.length - 2];
+        if (q[0] < left || q[0] > right || q[1] < top || q[1] > bottom) return;
+        var dx = q[0] - p[0], dy = q[1] - p[1], len = Math.sqrt(dx * dx + dy * dy) || 1, s = 7;
+        dx /= len; dy /= len;
+        ctx.moveTo(q[0], q[1]);
+        ctx.lineTo(q[0] - s * dx - s * 0.6 * dy, q[1] - s * dy + s * 0.6 * dx);
+        ctx.lineTo(q[0] - s * dx + s * 0.6 * dy, q[1] - s * dy - s * 0.6 * dx);
+        ctx.closePath();
+      });
+      ctx.fill();
+    }
+    ctx.lineWidth = Math.max(1.2, 0.5 * px);
+    ctx.strokeStyle = ctx.fillStyle = EDGE;
+    edgePath(false); ctx.stroke(); arrows(false);
+    ctx.lineWidth = Math.max(3, px);
+    ctx.strokeStyle = ctx.fillStyle = PATH;
+    edgePath(true); ctx.stroke(); arrows(true);
+    // Boxes, one path per fill colour; borders once they are a pixel apart.
+    var byFill = {};
+    inView.forEach(function (k) {
+      var colour = pathNodes[k] ? PATH_FILL : (FILL[nodes[k].type] || FILL.model);
+      (byFill[colour] = byFill[colour] || []).push(k);
+    });
+    Object.keys(byFill).forEach(function (colour) {
+      ctx.fillStyle = colour;
+      ctx.beginPath();
+      byFill[colour].forEach(function (k) { var c = view.centre[k]; ctx.rect(c[0] - W / 2, c[1] - H / 2, W, H); });
+      ctx.fill();
+    });
+    function borders(pick, colour, width) {
+      ctx.strokeStyle = colour;
+      ctx.lineWidth = width;
+      ctx.beginPath();
+      inView.forEach(function (k) {
+        if (!pick(k)) return;
+        var c = view.centre[k];
+        ctx.rect(c[0] - W / 2, c[1] - H / 2, W, H);
+      });
+      ctx.stroke();
+    }
+    if (z * H >= 6) borders(function (k) { return !pathNodes[k] && !matched[k] && k !== focused; }, BORDER, 1);
+    borders(function (k) { return pathNodes[k] && !matched[k] && k !== focused; }, PATH, Math.max(2, 1.5 * px));
+    borders(function (k) { return matched[k] && k !== focused; }, MATCH, Math.max(3, 2 * px));
+    borders(function (k) { return k === focused; }, FOCUS, Math.max(3, 2 * px));
+    if (z >= LABEL_ZOOM) {
+      ctx.fillStyle = TEXT;
+      ctx.font = "12px " + FONT;
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      inView.forEach(function (k) {
+        var c = view.centre[k];
+        ctx.fillText(shortLabel(nodes[k].label), c[0], c[1], W - 8);
+      });
+    }
+    api.lastDrawMs = performance.now() - t0;
+    api.draws++;
+  }
+  function hit(position) {  // the shown node whose box holds a model position, or -1
+    for (var j = 0; j < view.members.length; j++) {
+      var k = view.members[j], c = view.centre[k];
+      if (Math.abs(position.x - c[0]) <= W / 2 && Math.abs(position.y - c[1]) <= H / 2) return k;
+    }
+    return -1;
   }
 
   // ---- controls -------------------------------------------------------------
@@ -429,6 +582,7 @@
   var levels = document.getElementById("levels");
   var search = document.getElementById("graph-search");
   var info = document.getElementById("graph-info");
+  var shown = [];
 
   function applySelector(text) {
     var t0 = performance.now();
@@ -491,16 +645,37 @@
     }
     if (!path.length) { say("no path between " + nodes[a].label + " and " + nodes[b].label, "empty"); return []; }
     var inPath = {}; path.forEach(function (k) { inPath[k] = true; });
-    var pathEdges = [];
-    edges.forEach(function (e, ei) { if (inPath[e[0]] && inPath[e[1]]) pathEdges.push(ei); });
+    var onPathEdges = [];
+    edges.forEach(function (e, ei) { if (inPath[e[0]] && inPath[e[1]]) onPathEdges.push(ei); });
     var members = shown.filter(function (k) { return !inPath[k]; }).concat(path);
-    show(members, { highlight: path, highlightEdges: pathEdges });
+    show(members, { highlight: path, highlightEdges: onPathEdges });
     say("path from " + nodes[a].label + " to " + nodes[b].label + ": " + path.length + " nodes");
     return path;
+  }
+  function searchShown() {
+    var text = search.value.trim().toLowerCase();
+    var hits = [];
+    matched = new Uint8Array(n);
+    if (text) {
+      shown.forEach(function (k) {
+        if (nodes[k].label.toLowerCase().indexOf(text) !== -1) { matched[k] = 1; hits.push(k); }
+      });
+    }
+    if (onCanvas()) {
+      redraw();
+    } else {
+      cy.batch(function () {
+        cy.nodes(".match").removeClass("match");
+        hits.forEach(function (k) { cy.getElementById("n" + k).addClass("match"); });
+      });
+    }
+    say(text ? hits.length + " shown nodes match '" + search.value.trim() + "'" : shown.length + " nodes");
+    return hits;
   }
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
+    api.lastInputAt = performance.now();
     if (selector.value.trim()) applySelector(selector.value);
     else { show(all()); say(n + " nodes"); }
   });
@@ -511,74 +686,116 @@
     event.preventDefault();
     highlightPath(document.getElementById("path-from").value, document.getElementById("path-to").value);
   });
-  search.addEventListener("input", function () {
-    var text = search.value.trim().toLowerCase();
-    cy.batch(function () {
-      cy.nodes().removeClass("match");
-      if (!text) return;
-      cy.nodes(":visible").forEach(function (node) {
-        if (nodes[node.data("k")].label.toLowerCase().indexOf(text) !== -1) node.addClass("match");
-      });
-    });
-    var hits = cy.nodes(".match");
-    say(text ? hits.length + " shown nodes match '" + search.value.trim() + "'" : shown.length + " nodes");
+  selector.addEventListener("keydown", function (event) {
+    // The input delay: from the key event's creation until its handler runs.
+    if (event.key === "Enter") api.lastKeyDelayMs = performance.now() - event.timeStamp;
   });
+  // The path fields' suggestions: every node's label, filled in when first wanted.
+  var names = document.getElementById("graph-names");
+  function suggest() {
+    if (names.options.length) return;
+    var labels = Object.keys(nodes.reduce(function (acc, node) { acc[node.label] = 1; return acc; }, {})).sort();
+    var list = document.createDocumentFragment();
+    labels.forEach(function (label) { var o = document.createElement("option"); o.value = label; list.appendChild(o); });
+    names.appendChild(list);
+  }
+  document.getElementById("path-from").addEventListener("focus", suggest);
+  document.getElementById("path-to").addEventListener("focus", suggest);
+  search.addEventListener("input", searchShown);
   search.addEventListener("keydown", function (event) {
     if (event.key !== "Enter") return;
     event.preventDefault();
-    var hit = cy.nodes(".match").first();
-    if (hit.length) { cy.zoom(1); cy.center(hit); describe(hit.data("k")); }
+    var first = -1;
+    for (var j = 0; j < shown.length && first < 0; j++) if (matched[shown[j]]) first = shown[j];
+    if (first >= 0) { centreOn(first, 1); describe(first); }
   });
   cy.on("tap", "node", function (event) { focus(event.target.data("k")); });
+  cy.on("tap", function (event) {
+    if (event.target !== cy || !onCanvas()) return;
+    var k = hit(event.position);
+    if (k >= 0) focus(k);
+  });
+  cy.on("viewport", redraw);
+  cy.on("resize", function () { sizeCanvas(); redraw(); });
 
+  function ids(list) { return list.map(function (k) { return nodes[k].id; }); }
+  function boxOf(k, c) {
+    return { id: nodes[k].id, x1: c[0] - W / 2, y1: c[1] - H / 2, x2: c[0] + W / 2, y2: c[1] + H / 2 };
+  }
   var api = {
     ready: false,
     select: applySelector,
     focus: focus,
     path: highlightPath,
-    visible: function () { return cy.nodes(":visible").map(function (x) { return nodes[x.data("k")].id; }); },
-    highlighted: function () { return cy.nodes(".path").map(function (x) { return nodes[x.data("k")].id; }); },
-    focused: function () { return cy.nodes(".focus").map(function (x) { return nodes[x.data("k")].id; }); },
+    // Which renderer draws the view: "canvas" (large views) or "cytoscape".
+    mode: function () { return view.mode; },
+    // What is on screen: from Cytoscape's elements when it draws the view, from
+    // the geometry the canvas was drawn from otherwise.
+    visible: function () {
+      if (onCanvas()) return ids(view.members);
+      return cy.nodes().map(function (x) { return nodes[x.data("k")].id; });
+    },
+    highlighted: function () {
+      if (onCanvas()) return ids(view.members.filter(function (k) { return pathNodes[k]; }));
+      return cy.nodes(".path").map(function (x) { return nodes[x.data("k")].id; });
+    },
+    focused: function () {
+      if (onCanvas()) return focused >= 0 ? ids([focused]) : [];
+      return cy.nodes(".focus").map(function (x) { return nodes[x.data("k")].id; });
+    },
     // Model coordinates of every shown box and of every shown edge's polyline.
     boxes: function () {
-      return cy.nodes(":visible").map(function (x) {
-        var p = x.position();
-        return { id: nodes[x.data("k")].id, x1: p.x - W / 2, y1: p.y - H / 2, x2: p.x + W / 2, y2: p.y + H / 2 };
-      });
+      if (onCanvas()) return view.members.map(function (k) { return boxOf(k, view.centre[k]); });
+      return cy.nodes().map(function (x) { var p = x.position(); return boxOf(x.data("k"), [p.x, p.y]); });
     },
     polylines: function () {
-      return cy.edges(":visible").map(function (e) {
+      if (onCanvas()) {
+        return view.drawn.map(function (ei) {
+          return { source: nodes[edges[ei][0]].id, target: nodes[edges[ei][1]].id,
+            points: view.lines[ei].map(function (p) { return { x: p[0], y: p[1] }; }) };
+        });
+      }
+      return cy.edges().map(function (e) {
         var pts = [e.sourceEndpoint()];
-        var seg = e.segmentPoints() || [];
-        if (e.hasClass("bent")) pts = pts.concat(seg);
+        if (e.hasClass("bent")) pts = pts.concat(e.segmentPoints() || []);
         pts.push(e.targetEndpoint());
         return { source: nodes[e.source().data("k")].id, target: nodes[e.target().data("k")].id, points: pts };
       });
     },
     renderedCentre: function (id) {
-      var node = cy.getElementById("n" + byId[id]);
-      var p = node.renderedPosition(), box = cy.container().getBoundingClientRect();
-      return { x: box.left + p.x, y: box.top + p.y };
+      var c = view.centre[byId[id]], z = cy.zoom(), pan = cy.pan(), box = container.getBoundingClientRect();
+      return { x: box.left + pan.x + z * c[0], y: box.top + pan.y + z * c[1] };
     },
-    zoomTo: function (id) { var node = cy.getElementById("n" + byId[id]); cy.zoom(1); cy.center(node); },
+    zoomTo: function (id) { centreOn(byId[id], 1); },
     lastSelectMs: null,
-    initMs: initMs,
-    layoutMs: layoutMs,
-    lastApplyMs: null
+    lastApplyMs: null,
+    lastInputAt: null,  // when the last selector's submit began to be handled
+    lastKeyDelayMs: null,  // how long the last Enter in the selector waited for the page
+    lastShownAt: null,  // when the frame with the last view on it had been produced
+    lastDrawMs: null,
+    draws: 0,
+    timing: null
   };
   window.lineageGraph = api;
 
+  sizeCanvas();
   var hash = decodeURIComponent((location.hash || "").replace(/^#select=/, ""));
   if (location.hash.indexOf("#select=") === 0 && hash) {
     selector.value = hash;
-    if (!applySelector(hash)) show(all());
+    var picked = applySelector(hash);
+    if (!picked || !picked.length) show(all());
   } else {
-    fit();
+    show(all());
     say(n + " nodes, " + edges.length + " edges: type a selector, click a node to focus it");
   }
-  cy.one("render", function () {
+  var tShown = performance.now();
+  // Ready once the first frame with the graph has been produced (performance.now()
+  // counts from the navigation's start).
+  afterFrame(function () {
+    api.timing = { script: started, parsed: tParsed, cytoscape: tCy, shown: tShown,
+      layout: api.lastLayoutMs, ready: performance.now() };
+    api.readyMs = api.timing.ready;
     api.ready = true;
-    api.readyMs = performance.now() - started;
   });
-  cy.forceRender();
+  if (!onCanvas()) cy.forceRender();
 })();
