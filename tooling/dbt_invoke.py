@@ -197,7 +197,8 @@ def list_unique_ids(
 
 
 def parse_manifest(settings: Settings, *, extra: Sequence[str] = ()) -> Any:
-    """`dbt parse` (writes manifest.json); returns dbt's Manifest object for reuse."""
+    """`dbt parse` (writes manifest.json unless ``extra`` has ``--no-write-json``);
+    returns dbt's Manifest object for reuse."""
     from dbt.cli.main import dbtRunner
 
     prepare_environment(settings)
@@ -206,3 +207,12 @@ def parse_manifest(settings: Settings, *, extra: Sequence[str] = ()) -> Any:
         first = first_line(result.exception or Exception("parse failed"))
         raise DataOpsError(f"dbt parse failed: {first}")
     return result.result
+
+
+def write_manifest(manifest: Any, target_path: Path) -> Path:
+    """Write dbt's Manifest object as ``manifest.json`` in ``target_path``, as a parse does."""
+    from dbt.parser.manifest import write_manifest as dbt_write_manifest
+
+    target_path.mkdir(parents=True, exist_ok=True)
+    dbt_write_manifest(manifest, str(target_path))
+    return target_path / "manifest.json"
