@@ -26,7 +26,13 @@ from tooling.ci.deferred_state import dbt_state, load_state
 from tooling.ci.diff import DiffResult
 from tooling.ci.paths import CiPaths, save_json
 from tooling.ci.plan import Plan, build_plan, classify_sql, update_classes
-from tooling.dbt_invoke import invoke, list_unique_ids, parse_manifest, write_manifest
+from tooling.dbt_invoke import (
+    invoke,
+    list_unique_ids,
+    one_state_load,
+    parse_manifest,
+    write_manifest,
+)
 from tooling.engines.publish import pg_connect, preflight, spark_session
 from tooling.errors import DataOpsError
 from tooling.manifest import ManifestGraph, layer, resource_type
@@ -155,64 +161,66 @@ def run(
     ci = ci_settings(settings, paths, prod)
     everything = prod is None or full
     dbt_manifest = parse_manifest(ci, extra=[*_target_args(paths), "--no-write-json"])
-    modified = [] if everything else modified_ids(ci, prod, paths, dbt_manifest)
-    manifest_path = paths.target_path / "manifest.json"
-    for stale in (manifest_path, paths.target_path / "run_results.json"):
-        stale.unlink(missing_ok=True)  # the plan and the outcome come from this run only
+    # The selection and the deferred build read one production state: dbt loads it once.
+    with one_state_load():
+        modified = [] if everything else modified_ids(ci, prod, paths, dbt_manifest)
+        manifest_path = paths.target_path / "manifest.json"
+        for stale in (manifest_path, paths.target_path / "run_results.json"):
+            stale.unlink(missing_ok=True)  # the plan and the outcome come from this run only
 
-    def branch_manifest() -> dict[str, Any]:
-        if not manifest_path.is_file():  # nothing was built, or dbt stopped before writing it
-            write_manifest(dbt_manifest, paths.target_path)
-        return read_json(manifest_path, what="CI manifest.json", hint="")
+        def branch_manifest() -> dict[str, Any]:
+            if not manifest_path.is_file():  # nothing was built, or dbt stopped before writing it
+                write_manifest(dbt_manifest, paths.target_path)
+            return read_json(manifest_path, what="CI manifest.json", hint="")
 
-    def the_plan(new: dict[str, Any]) -> Plan:
-        return plan_from(new, prod, state_dir=state_dir, full=full, modified=modified)
+        def the_plan(new: dict[str, Any]) -> Plan:
+            return plan_from(new, prod, state_dir=state_dir, full=full, modified=modified)
 
-    try:
-        if not everything and _on_duckdb(settings):
-            # on a server engine deferred models read production relations in place
-            require_production_warehouse(prod, state_dir)
-        prepare_ci_warehouse(paths, prod)
-        if prod is not None and prod.warehouse is not None:
-            from tooling.ci import isolation
+        try:
+            if not everything and _on_duckdb(settings):
+                # on a server engine deferred models read production relations in place
+                require_production_warehouse(prod, state_dir)
+            prepare_ci_warehouse(paths, prod)
+            if prod is not None and prod.warehouse is not None:
+                from tooling.ci import isolation
 
-            isolation.private_copy(prod.warehouse, paths.production_copy(prod.warehouse))
-        if everything:
-            if (prod is None or prod.warehouse is None) and settings.sources.is_file():
-                # No production data to read: land the project's own sources in the CI file.
-                from tooling.ingestion_runs import run_ingest
+                isolation.private_copy(prod.warehouse, paths.production_copy(prod.warehouse))
+            if everything:
+                if (prod is None or prod.warehouse is None) and settings.sources.is_file():
+                    # No production data to read: land the project's own sources in the CI file.
+                    from tooling.ingestion_runs import run_ingest
 
-                run_ingest(ci)
-            invocation = invoke(
-                ci, ["build"], quiet=quiet, extra=_target_args(paths), manifest=dbt_manifest
-            )
-        elif not modified:
-            outcome = RunOutcome(plan=the_plan(branch_manifest()), nothing_to_build=True)
-            save_json(paths.plan, outcome.plan.to_dict())
-            outcome.wall_seconds = time.perf_counter() - started
-            save_json(paths.run, outcome.to_dict())
-            return outcome
-        else:
-            invocation = invoke(
-                ci,
-                [
-                    "build",
-                    "--select",
-                    "state:modified+",
-                    "--defer",
-                    "--state",
-                    str(paths.dbt_state),
-                ],
-                quiet=quiet,
-                extra=_target_args(paths),
-                manifest=dbt_manifest,
-            )
-        summary = read_run_results(paths.target_path)
-    except Exception:
-        # The run stops here: the plan is still saved, as `dataops ci plan` would have.
-        with contextlib.suppress(Exception):
-            save_json(paths.plan, the_plan(branch_manifest()).to_dict())
-        raise
+                    run_ingest(ci)
+                invocation = invoke(
+                    ci, ["build"], quiet=quiet, extra=_target_args(paths), manifest=dbt_manifest
+                )
+            elif not modified:
+                outcome = RunOutcome(plan=the_plan(branch_manifest()), nothing_to_build=True)
+                save_json(paths.plan, outcome.plan.to_dict())
+                outcome.wall_seconds = time.perf_counter() - started
+                save_json(paths.run, outcome.to_dict())
+                return outcome
+            else:
+                invocation = invoke(
+                    ci,
+                    [
+                        "build",
+                        "--select",
+                        "state:modified+",
+                        "--defer",
+                        "--state",
+                        str(paths.dbt_state),
+                    ],
+                    quiet=quiet,
+                    extra=_target_args(paths),
+                    manifest=dbt_manifest,
+                )
+            summary = read_run_results(paths.target_path)
+        except Exception:
+            # The run stops here: the plan is still saved, as `dataops ci plan` would have.
+            with contextlib.suppress(Exception):
+                save_json(paths.plan, the_plan(branch_manifest()).to_dict())
+            raise
     new = branch_manifest()
     outcome = RunOutcome(plan=the_plan(new))
     outcome.dbt_success = invocation.success
