@@ -8,6 +8,7 @@ into the CI warehouse (``ci_warehouse.py``) with the generated CI profile
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,10 +26,15 @@ from tooling.ci.deferred_state import dbt_state, load_state
 from tooling.ci.diff import DiffResult
 from tooling.ci.paths import CiPaths, save_json
 from tooling.ci.plan import Plan, build_plan, classify_sql, update_classes
-from tooling.dbt_invoke import invoke, list_unique_ids, parse_manifest
+from tooling.dbt_invoke import (
+    invoke,
+    list_unique_ids,
+    one_state_load,
+    parse_manifest,
+    write_manifest,
+)
 from tooling.engines.publish import pg_connect, preflight, spark_session
 from tooling.errors import DataOpsError
-from tooling.ingestion_runs import run_ingest
 from tooling.manifest import ManifestGraph, layer, resource_type
 from tooling.settings import Settings
 
@@ -66,38 +72,54 @@ def _target_args(paths: CiPaths) -> list[str]:
     return ["--target-path", str(paths.target_path)]
 
 
-def make_plan(
-    settings: Settings, *, state_dir: Path | None, full: bool, ci_dir: Path
-) -> tuple[Plan, Settings, state_mod.ProductionState | None, Any]:
-    paths = CiPaths(ci_dir)
-    prod = load_state(settings, state_dir, full)
-    ci = ci_settings(settings, paths, prod)
-    dbt_manifest = parse_manifest(ci, extra=_target_args(paths))
-    if prod is None or full:
-        new = read_json(paths.target_path / "manifest.json", what="manifest.json", hint="")
-        plan = build_plan(new=new, old=None, modified_ids=[])
-        plan.state_dir = str(state_dir) if prod is not None else None
-        return plan, ci, prod, dbt_manifest
-    modified = list_unique_ids(
+def modified_ids(
+    ci: Settings, prod: state_mod.ProductionState, paths: CiPaths, dbt_manifest: Any
+) -> list[str]:
+    """dbt's own ``state:modified`` against production, on the manifest already parsed."""
+    return list_unique_ids(
         ci,
         ["state:modified"],
         state=dbt_state(prod, paths),
         extra=_target_args(paths),
         manifest=dbt_manifest,
     )
-    new = read_json(paths.target_path / "manifest.json", what="manifest.json", hint="")
-    plan = build_plan(
+
+
+def plan_from(
+    new: dict[str, Any],
+    prod: state_mod.ProductionState | None,
+    *,
+    state_dir: Path | None,
+    full: bool,
+    modified: list[str],
+) -> Plan:
+    """The plan from the branch manifest ``new`` and dbt's ``state:modified`` ids."""
+    if prod is None or full:
+        plan = build_plan(new=new, old=None, modified_ids=[])
+        plan.state_dir = str(state_dir) if prod is not None else None
+        return plan
+    return build_plan(
         new=new,
         old=prod.manifest,
         modified_ids=modified,
         old_catalog=prod.catalog,
         state_dir=str(prod.directory),
     )
-    return plan, ci, prod, dbt_manifest
+
+
+def make_plan(settings: Settings, *, state_dir: Path | None, full: bool, ci_dir: Path) -> Plan:
+    """`dataops ci plan`: parse (writing manifest.json), select, compare."""
+    paths = CiPaths(ci_dir)
+    prod = load_state(settings, state_dir, full)
+    ci = ci_settings(settings, paths, prod)
+    dbt_manifest = parse_manifest(ci, extra=_target_args(paths))
+    modified = [] if prod is None or full else modified_ids(ci, prod, paths, dbt_manifest)
+    new = read_json(paths.target_path / "manifest.json", what="manifest.json", hint="")
+    return plan_from(new, prod, state_dir=state_dir, full=full, modified=modified)
 
 
 def plan(settings: Settings, *, state_dir: Path | None, full: bool, ci_dir: Path) -> Plan:
-    result, _, _, _ = make_plan(settings, state_dir=state_dir, full=full, ci_dir=ci_dir)
+    result = make_plan(settings, state_dir=state_dir, full=full, ci_dir=ci_dir)
     save_json(CiPaths(ci_dir).plan, result.to_dict())
     return result
 
@@ -117,7 +139,15 @@ def run(
     ci_dir: Path,
     quiet: bool = False,
 ) -> RunOutcome:
-    """Build ``state:modified+`` with ``--defer`` into the CI file (everything with --full)."""
+    """Build ``state:modified+`` with ``--defer`` into the CI file (everything with --full).
+
+    dbt parses the project once: the ``state:modified`` selection and the build
+    reuse that Manifest object. The parse writes no ``manifest.json``: the build
+    writes one (with the compiled SQL the change classes need), and the plan is
+    made from it, so dbt serialises the project once instead of twice and this
+    process reads it once. Should the run stop before dbt wrote it, the plan is
+    still saved, from the parsed manifest.
+    """
     started = time.perf_counter()
     started_at = datetime.now(UTC)
     paths = CiPaths(ci_dir)
@@ -127,43 +157,73 @@ def run(
         preflight(settings)
     for stale in (paths.plan, paths.run, paths.diff):
         stale.unlink(missing_ok=True)  # an earlier run's results must never be reported
-    the_plan, ci, prod, dbt_manifest = make_plan(
-        settings, state_dir=state_dir, full=full, ci_dir=ci_dir
-    )
-    save_json(paths.plan, the_plan.to_dict())
-    outcome = RunOutcome(plan=the_plan)
-    if not the_plan.full and _on_duckdb(settings):
-        # on a server engine deferred models read production relations in place
-        require_production_warehouse(prod, state_dir)
-    prepare_ci_warehouse(paths, prod)
-    if prod is not None and prod.warehouse is not None:
-        from tooling.ci import isolation
+    prod = load_state(settings, state_dir, full)
+    ci = ci_settings(settings, paths, prod)
+    everything = prod is None or full
+    dbt_manifest = parse_manifest(ci, extra=[*_target_args(paths), "--no-write-json"])
+    # The selection and the deferred build read one production state: dbt loads it once.
+    with one_state_load():
+        modified = [] if everything else modified_ids(ci, prod, paths, dbt_manifest)
+        manifest_path = paths.target_path / "manifest.json"
+        for stale in (manifest_path, paths.target_path / "run_results.json"):
+            stale.unlink(missing_ok=True)  # the plan and the outcome come from this run only
 
-        isolation.private_copy(prod.warehouse, paths.production_copy(prod.warehouse))
-    (paths.target_path / "run_results.json").unlink(missing_ok=True)
-    if the_plan.full:
-        if (prod is None or prod.warehouse is None) and settings.sources.is_file():
-            # No production data to read: land the project's own sources in the CI file.
-            run_ingest(ci)
-        invocation = invoke(
-            ci, ["build"], quiet=quiet, extra=_target_args(paths), manifest=dbt_manifest
-        )
-    elif not the_plan.modified:
-        outcome.nothing_to_build = True
-        outcome.wall_seconds = time.perf_counter() - started
-        save_json(paths.run, outcome.to_dict())
-        return outcome
-    else:
-        assert prod is not None
-        invocation = invoke(
-            ci,
-            ["build", "--select", "state:modified+", "--defer", "--state", str(paths.dbt_state)],
-            quiet=quiet,
-            extra=_target_args(paths),
-            manifest=dbt_manifest,
-        )
+        def branch_manifest() -> dict[str, Any]:
+            if not manifest_path.is_file():  # nothing was built, or dbt stopped before writing it
+                write_manifest(dbt_manifest, paths.target_path)
+            return read_json(manifest_path, what="CI manifest.json", hint="")
+
+        def the_plan(new: dict[str, Any]) -> Plan:
+            return plan_from(new, prod, state_dir=state_dir, full=full, modified=modified)
+
+        try:
+            if not everything and _on_duckdb(settings):
+                # on a server engine deferred models read production relations in place
+                require_production_warehouse(prod, state_dir)
+            prepare_ci_warehouse(paths, prod)
+            if prod is not None and prod.warehouse is not None:
+                from tooling.ci import isolation
+
+                isolation.private_copy(prod.warehouse, paths.production_copy(prod.warehouse))
+            if everything:
+                if (prod is None or prod.warehouse is None) and settings.sources.is_file():
+                    # No production data to read: land the project's own sources in the CI file.
+                    from tooling.ingestion_runs import run_ingest
+
+                    run_ingest(ci)
+                invocation = invoke(
+                    ci, ["build"], quiet=quiet, extra=_target_args(paths), manifest=dbt_manifest
+                )
+            elif not modified:
+                outcome = RunOutcome(plan=the_plan(branch_manifest()), nothing_to_build=True)
+                save_json(paths.plan, outcome.plan.to_dict())
+                outcome.wall_seconds = time.perf_counter() - started
+                save_json(paths.run, outcome.to_dict())
+                return outcome
+            else:
+                invocation = invoke(
+                    ci,
+                    [
+                        "build",
+                        "--select",
+                        "state:modified+",
+                        "--defer",
+                        "--state",
+                        str(paths.dbt_state),
+                    ],
+                    quiet=quiet,
+                    extra=_target_args(paths),
+                    manifest=dbt_manifest,
+                )
+            summary = read_run_results(paths.target_path)
+        except Exception:
+            # The run stops here: the plan is still saved, as `dataops ci plan` would have.
+            with contextlib.suppress(Exception):
+                save_json(paths.plan, the_plan(branch_manifest()).to_dict())
+            raise
+    new = branch_manifest()
+    outcome = RunOutcome(plan=the_plan(new))
     outcome.dbt_success = invocation.success
-    summary = read_run_results(paths.target_path)
     for node in summary.nodes:
         outcome.statuses[node.unique_id] = node.status
     # Project hooks (operation.*) run too, but they are not nodes of the graph.
@@ -173,24 +233,20 @@ def run(
         if n.status not in {"skipped", "skip"} and n.resource_type != "operation"
     ]
     outcome.failed = [n.unique_id for n in summary.failed]
-    explain_run(outcome, paths, prod)
+    explain_run(outcome, new, prod)
     outcome.wall_seconds = time.perf_counter() - started
-    save_json(paths.plan, the_plan.to_dict())
+    save_json(paths.plan, outcome.plan.to_dict())
     save_json(paths.run, outcome.to_dict())
     _record(ci, outcome, started_at, paths)
     return outcome
 
 
 def explain_run(
-    outcome: RunOutcome, paths: CiPaths, prod: state_mod.ProductionState | None
+    outcome: RunOutcome, new: dict[str, Any], prod: state_mod.ProductionState | None
 ) -> None:
-    """After the build: every skipped node with the failed upstream that caused it,
-    what would break (skipped or failed marts and exposures), and the modified
-    models' change classes refined from their compiled SQL."""
-    built = paths.target_path / "manifest.json"
-    if not built.is_file():
-        return
-    new = read_json(built, what="CI manifest.json", hint="")
+    """After the build, from its manifest ``new``: every skipped node with the failed
+    upstream that caused it, what would break (skipped or failed marts and exposures),
+    and the modified models' change classes refined from their compiled SQL."""
     graph = ManifestGraph.of(new)
     skipped = [u for u, status in outcome.statuses.items() if status in {"skipped", "skip"}]
     outcome.skipped = {uid: graph.failed_upstream(uid, outcome.failed) for uid in skipped}
