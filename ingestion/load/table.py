@@ -15,21 +15,13 @@ from ingestion.state import (
     LEGACY_METADATA_COLUMNS,
     METADATA_COLUMNS,
     METADATA_DDL,
+    columns_of,
 )
 from ingestion.warehouse import quote
 
 
 def table_name(entity: Entity) -> str:
     return f"{quote(entity.schema)}.{quote(entity.name)}"
-
-
-def columns_of(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> dict[str, str]:
-    rows = con.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema, name],
-    ).fetchall()
-    return {r[0]: r[1] for r in rows}
 
 
 def prepare(
