@@ -79,15 +79,14 @@ def forget_reloaded(
     """A file loaded again (same path and content, another config) replaces its rows."""
     if not files or entity.load == "replace":
         return  # replace rewrites the whole table anyway
-    pairs = [[f.relative, f.sha256] for f in files]
-    again = [
-        r[0]
-        for r in con.execute(
-            f"select distinct path from {FILES} where source = ? and entity = ? and "
-            "[path, sha256] in (select unnest(?::varchar[][]))",
-            [entity.source, entity.name, pairs],
-        ).fetchall()
-    ]
+    by_path = {f.relative: f for f in files}
+    loaded = con.execute(
+        f"select distinct path, sha256 from {FILES} where source = ? and entity = ? and "
+        "path in (select unnest(?))",
+        [entity.source, entity.name, list(by_path)],
+    ).fetchall()
+    # only a path loaded before needs its digest now (a new one is still being hashed)
+    again = sorted({path for path, sha in loaded if by_path[path].sha256 == sha})
     if not again:
         return
     if existed and entity.load == "append":
