@@ -22,14 +22,23 @@ MARKS = f"{META_SCHEMA}.high_water_marks"
 DRIFT = f"{META_SCHEMA}.drift_events"
 BATCH_KEYS = f"{META_SCHEMA}.batch_keys"
 FILE_KEYS = f"{META_SCHEMA}.file_keys"
-# The audit columns every raw table carries after its data columns: one constant
-# timestamp and two integers per row (a text batch id and file name per row cost
-# more than the load itself). ``_batch_key`` is ``load_batches.batch_key``,
-# ``_file_key`` is ``loaded_files.file_key`` (NULL for API and database rows).
-METADATA_DDL = ("_loaded_at timestamptz", "_batch_key bigint", "_file_key bigint")
+# The one audit column every raw table carries after its data columns. Every
+# column written on every row costs (a text batch id and file name per row cost
+# more than the load itself; even a constant integer costs ~5% of a Parquet
+# read), so ``_loaded_at`` is both the load time and the link to the audit: the
+# batch's start, plus one microsecond per earlier file of the batch (in path
+# order). It equals ``loaded_files.loaded_at`` of the row's file, or for API and
+# database rows ``load_batches.started_at`` of its batch; stamps only grow per
+# entity, so ordering by it orders by load, then by file name.
+METADATA_DDL = ("_loaded_at timestamptz",)
 METADATA_COLUMNS = tuple(d.split()[0] for d in METADATA_DDL)
-# The audit columns of raw tables written before integer keys.
+# The audit columns of raw tables written by older versions: text batch id and
+# file per row, then integer keys per row. A table with either is upgraded by
+# its next load (:func:`ingestion.load.table.upgrade_legacy`).
 LEGACY_METADATA_COLUMNS = ("_batch_id", "_source_file")
+KEYED_METADATA_COLUMNS = ("_batch_key", "_file_key")
+# Names a source column may not have (the integer keys' too: they mark a table to upgrade).
+RESERVED_COLUMNS = (*METADATA_COLUMNS, *KEYED_METADATA_COLUMNS, "_file_index")
 QUARANTINE_COLUMNS = (
     "_batch_id varchar, _quarantined_at timestamptz, _source_file varchar, "
     "_line bigint, _reason varchar, _record varchar"
@@ -71,7 +80,7 @@ def _create_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"alter table {BATCHES} add column if not exists {column}")
     # Files a `replace` load dropped because they no longer match.
     con.execute(f"alter table {BATCHES} add column if not exists removed_files varchar[]")
-    # The integer the batch's rows carry in ``_batch_key`` (NULL: skipped or failed).
+    # The batch's integer key (NULL: skipped or failed); tombstones carry it.
     con.execute(f"alter table {BATCHES} add column if not exists batch_key bigint")
     con.execute(f"create sequence if not exists {BATCH_KEYS}")
     con.execute(
@@ -90,7 +99,7 @@ def _create_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
     # The fingerprint of the entity's config the file was loaded with; a
     # file loaded under another config is loaded again (NULL: before fingerprints).
     con.execute(f"alter table {FILES} add column if not exists config_fp varchar")
-    # The integer the file's rows carry in ``_file_key``.
+    # The file load's integer key (rows link to it by ``loaded_at``).
     con.execute(f"alter table {FILES} add column if not exists file_key bigint")
     con.execute(f"create sequence if not exists {FILE_KEYS}")
     con.execute(

@@ -25,7 +25,11 @@ if TYPE_CHECKING:
 
 
 def record_batch(con: duckdb.DuckDBPyConnection, result: EntityResult, started: datetime) -> None:
-    """The batch's row in ``load_batches`` (loaded, skipped or failed)."""
+    """The batch's row in ``load_batches`` (loaded, skipped or failed).
+
+    A loaded batch's ``started_at`` is its stamp (what its rows without a file
+    carry in ``_loaded_at``), which is ``started`` unless the clock went back.
+    """
     con.execute(
         f"insert into {BATCHES} (batch_id, source, entity, load_mode, status, files, "
         "skipped_files, rows_loaded, started_at, finished_at, error, rows_quarantined, "
@@ -40,7 +44,7 @@ def record_batch(con: duckdb.DuckDBPyConnection, result: EntityResult, started: 
             result.files,
             result.skipped_files,
             result.rows,
-            started,
+            result.loaded_at or started,
             datetime.now(UTC),
             redact.redact(result.error) if result.error else None,
             result.quarantined,
@@ -91,8 +95,8 @@ def forget_reloaded(
         return
     if existed and entity.load == "append":
         con.execute(
-            f"delete from {table_name(entity)} where _file_key in (select file_key from {FILES} "
-            "where source = ? and entity = ? and path in (select unnest(?)))",
+            f"delete from {table_name(entity)} where _loaded_at in (select loaded_at from "
+            f"{FILES} where source = ? and entity = ? and path in (select unnest(?)))",
             [entity.source, entity.name, again],
         )
     con.execute(
@@ -117,29 +121,31 @@ def record_files(
     if not files:
         return
     if len(files) == 1:
-        per_file = {batch.file_keys[files[0].relative]: result.rows}
+        per_file = {files[0].relative: result.rows}
     else:
-        per_file = dict(
-            con.execute(f"select _file_key, count(*) from {rows} group by 1").fetchall()
+        by_stamp = dict(
+            con.execute(f"select _loaded_at, count(*) from {rows} group by 1").fetchall()
         )
-    for f in files:
-        key = batch.file_keys[f.relative]
-        con.execute(
-            f"insert into {FILES} (source, entity, path, sha256, rows_loaded, batch_id, "
-            "loaded_at, config_fp, file_key) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        per_file = {p: by_stamp.get(at, 0) for p, at in batch.file_stamps.items()}
+    con.executemany(
+        f"insert into {FILES} (source, entity, path, sha256, rows_loaded, batch_id, "
+        "loaded_at, config_fp, file_key) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
             [
                 entity.source,
                 entity.name,
                 f.relative,
                 f.sha256,
-                per_file.get(key, 0),
+                per_file.get(f.relative, 0),
                 batch.batch_id,
-                batch.started,
+                batch.file_stamps[f.relative],
                 entity.fingerprint,
-                key,
-            ],
-        )
-        result.files.append(f.relative)
+                batch.file_keys[f.relative],
+            ]
+            for f in files
+        ],
+    )
+    result.files.extend(f.relative for f in files)
 
 
 def advance_high_water_mark(
