@@ -45,89 +45,85 @@ QUARANTINE_COLUMNS = (
 )
 
 
+# The audit tables: their first columns, then the columns added by later
+# releases (an existing table gets the ones it lacks; a new one has them all).
+_META_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    BATCHES: (
+        "batch_id varchar primary key, source varchar not null, entity varchar not null, "
+        "load_mode varchar not null, status varchar not null, files varchar[], "
+        "skipped_files integer, rows_loaded bigint, started_at timestamptz not null, "
+        "finished_at timestamptz, error varchar",
+        (
+            "rows_quarantined bigint",
+            "drift_events integer",
+            "high_water_mark varchar",
+            # files a `replace` load dropped because they no longer match
+            "removed_files varchar[]",
+            # the batch's integer key (NULL: skipped or failed); tombstones carry it
+            "batch_key bigint",
+        ),
+    ),
+    FILES: (
+        "source varchar not null, entity varchar not null, path varchar not null, "
+        "sha256 varchar not null, rows_loaded bigint, batch_id varchar not null, "
+        "loaded_at timestamptz not null",
+        (
+            # the fingerprint of the entity's config the file was loaded with; a file
+            # loaded under another config is loaded again (NULL: before fingerprints)
+            "config_fp varchar",
+            # the file load's integer key (rows link to the file by ``loaded_at``)
+            "file_key bigint",
+        ),
+    ),
+    MARKS: (
+        "source varchar not null, entity varchar not null, cursor_column varchar not null, "
+        "value varchar, batch_id varchar not null, updated_at timestamptz not null",
+        (),
+    ),
+    DRIFT: (
+        "batch_id varchar not null, source varchar not null, entity varchar not null, "
+        "column_name varchar not null, kind varchar not null, old_type varchar, "
+        "new_type varchar, detected_at timestamptz not null",
+        (),
+    ),
+}
+_SEQUENCES = (BATCH_KEYS, FILE_KEYS)
+
+
 def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create or extend the audit tables, in one transaction (one commit, not one per DDL)."""
+    """Create or extend the audit tables, in one transaction (one commit, not one per DDL).
+
+    Up to date (every run but the first after an upgrade): a few catalog lookups
+    and no transaction, instead of a dozen DDL statements and a commit.
+    """
+    current = {table: columns_of(con, META_SCHEMA, table.split(".")[1]) for table in _META_TABLES}
+    missing = {
+        table: [c for c in added if c.split()[0] not in current[table]]
+        for table, (_, added) in _META_TABLES.items()
+    }
+    row = con.execute(
+        "select count(*) from duckdb_sequences() where schema_name = ? "
+        "and sequence_name in (select unnest(?))",
+        [META_SCHEMA, [q.split(".")[1] for q in _SEQUENCES]],
+    ).fetchone()
+    sequences = bool(row and row[0] == len(_SEQUENCES))
+    if all(current.values()) and not any(missing.values()) and sequences:
+        return
     con.execute("begin transaction")
     try:
-        _create_meta_tables(con)
+        con.execute(f"create schema if not exists {META_SCHEMA}")
+        for table, (first, added) in _META_TABLES.items():
+            if not current[table]:
+                con.execute(f"create table {table} ({', '.join([first, *added])})")
+                continue
+            for column in missing[table]:
+                con.execute(f"alter table {table} add column {column}")
+        for sequence in _SEQUENCES:
+            con.execute(f"create sequence if not exists {sequence}")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
-
-
-def _create_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"create schema if not exists {META_SCHEMA}")
-    con.execute(
-        f"""
-        create table if not exists {BATCHES} (
-            batch_id varchar primary key,
-            source varchar not null,
-            entity varchar not null,
-            load_mode varchar not null,
-            status varchar not null,
-            files varchar[],
-            skipped_files integer,
-            rows_loaded bigint,
-            started_at timestamptz not null,
-            finished_at timestamptz,
-            error varchar
-        )
-        """
-    )
-    # Columns added after the first release; the original ones above stay as they were.
-    for column in ("rows_quarantined bigint", "drift_events integer", "high_water_mark varchar"):
-        con.execute(f"alter table {BATCHES} add column if not exists {column}")
-    # Files a `replace` load dropped because they no longer match.
-    con.execute(f"alter table {BATCHES} add column if not exists removed_files varchar[]")
-    # The batch's integer key (NULL: skipped or failed); tombstones carry it.
-    con.execute(f"alter table {BATCHES} add column if not exists batch_key bigint")
-    con.execute(f"create sequence if not exists {BATCH_KEYS}")
-    con.execute(
-        f"""
-        create table if not exists {FILES} (
-            source varchar not null,
-            entity varchar not null,
-            path varchar not null,
-            sha256 varchar not null,
-            rows_loaded bigint,
-            batch_id varchar not null,
-            loaded_at timestamptz not null
-        )
-        """
-    )
-    # The fingerprint of the entity's config the file was loaded with; a
-    # file loaded under another config is loaded again (NULL: before fingerprints).
-    con.execute(f"alter table {FILES} add column if not exists config_fp varchar")
-    # The file load's integer key (rows link to it by ``loaded_at``).
-    con.execute(f"alter table {FILES} add column if not exists file_key bigint")
-    con.execute(f"create sequence if not exists {FILE_KEYS}")
-    con.execute(
-        f"""
-        create table if not exists {MARKS} (
-            source varchar not null,
-            entity varchar not null,
-            cursor_column varchar not null,
-            value varchar,
-            batch_id varchar not null,
-            updated_at timestamptz not null
-        )
-        """
-    )
-    con.execute(
-        f"""
-        create table if not exists {DRIFT} (
-            batch_id varchar not null,
-            source varchar not null,
-            entity varchar not null,
-            column_name varchar not null,
-            kind varchar not null,
-            old_type varchar,
-            new_type varchar,
-            detected_at timestamptz not null
-        )
-        """
-    )
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> dict[str, str]:

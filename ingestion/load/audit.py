@@ -18,7 +18,7 @@ from ingestion.load.batch import Batch
 from ingestion.load.drift import DriftEvent
 from ingestion.load.table import table_name
 from ingestion.sources.base import LandingFile
-from ingestion.state import BATCHES, DRIFT, FILES, high_water_mark, set_high_water_mark
+from ingestion.state import BATCHES, DRIFT, FILES, MARKS, set_high_water_mark
 
 if TYPE_CHECKING:
     from ingestion.results import EntityResult
@@ -159,11 +159,12 @@ def advance_high_water_mark(
 ) -> str | None:
     """The larger of the stored mark (unless ``fresh``) and the batch's maximum, stored."""
     assert entity.cursor
-    previous = None if fresh else high_water_mark(con, entity.source, entity.name)
+    # the stored mark and the batch's maximum compared as the cursor's type, in one query
+    stored = f"select try_cast(value as {cursor_type}) from {MARKS} where source = ? and entity = ?"
     row = con.execute(
-        f"select max(v)::varchar from (select try_cast(? as {cursor_type}) as v "
-        f"union all select try_cast(? as {cursor_type}))",
-        [previous, batch_max],
+        f"select max(v)::varchar from (select try_cast(? as {cursor_type}) as v"
+        f"{'' if fresh else f' union all {stored}'})",
+        [batch_max] if fresh else [batch_max, entity.source, entity.name],
     ).fetchone()
     mark = row[0] if row else None
     if mark is not None:
@@ -176,9 +177,11 @@ def advance_high_water_mark(
 def record_drift(
     con: duckdb.DuckDBPyConnection, entity: Entity, events: list[DriftEvent], batch: Batch
 ) -> None:
-    for ev in events:
-        con.execute(
-            f"insert into {DRIFT} values (?, ?, ?, ?, ?, ?, ?, ?)",
+    if not events:
+        return
+    con.executemany(
+        f"insert into {DRIFT} values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
             [
                 batch.batch_id,
                 entity.source,
@@ -188,5 +191,7 @@ def record_drift(
                 ev.old_type,
                 ev.new_type,
                 batch.started,
-            ],
-        )
+            ]
+            for ev in events
+        ],
+    )
