@@ -1,7 +1,8 @@
 """Ingest CSV, Parquet and NDJSON files vs a bare DuckDB CTAS of the same file; and a merge.
 
 Ratio = baseline time / our time (goal >= 0.85 for CSV and Parquet), same run,
-alternating runs; medians, with the per-run range. The merge figure is wall time of merging M changed/new rows
+alternating runs; medians, with the per-run range; the same ratio of process CPU
+time is printed below each (steadier when other jobs share the machine). The merge figure is wall time of merging M changed/new rows
 into an N-row table (by default 1M into 10M).
 
     uv run python benchmarks/bench_ingest_formats.py [--rows 5000000] [--merge-base 10000000]
@@ -13,11 +14,13 @@ import argparse
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 from _common import alternate, report
 
+import ingestion
 from ingestion.config import load_config
 from ingestion.pipeline import ingest
 
@@ -44,6 +47,17 @@ def sources(fmt: str, load: str = "append") -> str:
     )
 
 
+def cpu_timed(fn: Callable[[], object], sink: list[float]) -> Callable[[], None]:
+    """``fn``, appending the process CPU time each call takes to ``sink``."""
+
+    def run() -> None:
+        start = time.process_time()
+        fn()
+        sink.append(time.process_time() - start)
+
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=5_000_000)
@@ -58,6 +72,7 @@ def main() -> None:
         "(text batch id and file name: what they cost)",
     )
     args = parser.parse_args()
+    print(f"ingestion code: {Path(ingestion.__file__).parent}")
     work = Path(tempfile.mkdtemp(prefix="bench-formats-"))
     try:
         for fmt in filter(None, args.formats.split(",")):
@@ -96,8 +111,18 @@ def main() -> None:
                     )
 
             print(f"{fmt}: {args.rows:,} rows, {path.stat().st_size / 1e6:.0f} MB")
-            o, b = alternate(ours, baseline, repeats=args.repeats, before_each=clean)
+            cpu_o: list[float] = []
+            cpu_b: list[float] = []
+            o, b = alternate(
+                cpu_timed(ours, cpu_o),
+                cpu_timed(baseline, cpu_b),
+                repeats=args.repeats,
+                before_each=clean,
+            )
             report(f"ingest {fmt}", o, b, higher_is_better=True)
+            # CPU seconds of this process (all threads: DuckDB's and the hasher's) move
+            # less than wall time when other jobs share the cores
+            report(f"  CPU time ({fmt})", cpu_o, cpu_b, higher_is_better=True)
             if args.meta_reference:
                 _, m = alternate(lambda: None, with_meta, repeats=args.repeats, before_each=clean)
                 report(

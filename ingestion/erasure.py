@@ -229,11 +229,11 @@ def apply_tombstones(
         if pred is None:
             continue
         where, params = pred
-        # the table's rows carry the batch's integer key, quarantine rows its text id
+        # the table's rows carry the batch's stamps (only growing), quarantine rows its text id
         if rel.kind == "table":
-            scope, batch_id = f"_batch_key = ? and {where}", batch.batch_key
+            scope, in_batch = f"_loaded_at >= ? and {where}", batch.loaded_at
         else:
-            scope, batch_id = f"_batch_id = ? and {where}", batch.batch_id
+            scope, in_batch = f"_batch_id = ? and {where}", batch.batch_id
         if rel.kind == "table" and config is not None:
             for link in {(s.via, s.column) for s in links_to(config, entity)}:
                 linked = SubjectColumn(key="", column=link[1], via=link[0])
@@ -242,10 +242,10 @@ def apply_tombstones(
                     f"{hash_sql(quote(link[1]), linked.scope)}, {_lit(linked.scope)}, "
                     f"'ingest', now() from {_q(rel)} where {scope} "
                     f"and {quote(link[1])} is not null",
-                    [key, batch_id, *params],
+                    [key, in_batch, *params],
                 )
         row = con.execute(
-            f"delete from {_q(rel)} where {scope} returning 1", [batch_id, *params]
+            f"delete from {_q(rel)} where {scope} returning 1", [in_batch, *params]
         ).fetchall()
         if rel.kind == "table":
             dropped += len(row)

@@ -3,7 +3,8 @@
 For each entity of the sources YAML :func:`ingest`
 
 1. plans the work: landing files whose (path, sha256) the audit does not hold
-   yet (globs never leave the landing root), or the high-water mark beyond which
+   yet (globs never leave the landing root; a new path is loaded while it is
+   hashed), or the high-water mark beyond which
    a REST API's records or a PostgreSQL table's rows are new;
 2. extracts them (:mod:`ingestion.sources`) as DuckDB reader calls with the
    pinned column types, all new files of one header/schema in ONE reader call;
@@ -21,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
@@ -63,15 +65,22 @@ def ingest(
     if max_bad_rows is not None:
         entities = [replace(e, max_bad_rows=max_bad_rows) for e in entities]
     progress = progress or NoProgress()
-    # Find and hash every file before touching the warehouse: a missing or
-    # unreadable file fails the run before anything is written.
-    planned = [(e, find_files(e, landing_root) if e.kind == "files" else []) for e in entities]
-    if dry_run and not warehouse.exists():
-        con = duckdb.connect(":memory:")  # nothing loaded yet: every file is new
-    else:
-        con = connect(warehouse, read_only=dry_run)
+    # Find every file before touching the warehouse: a missing or unreadable
+    # file fails the run before anything is written. Their sha256 are computed
+    # in one worker thread meanwhile, in load order: a file's digest is waited
+    # for only where it is needed (planning a path loaded before, the audit).
     results: list[EntityResult] = []
-    try:
+    with contextlib.ExitStack() as stack:
+        hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataops-sha256")
+        stack.callback(hasher.shutdown, cancel_futures=True)  # a failed run hashes no more
+        planned = [
+            (e, find_files(e, landing_root, hasher) if e.kind == "files" else []) for e in entities
+        ]
+        if dry_run and not warehouse.exists():
+            con = duckdb.connect(":memory:")  # nothing loaded yet: every file is new
+        else:
+            con = connect(warehouse, read_only=dry_run)
+        stack.callback(con.close)
         if not dry_run:
             ensure_meta_tables(con)
         for ent, files in planned:
@@ -87,8 +96,6 @@ def ingest(
                     config=config,
                 )
             )
-    finally:
-        con.close()
     return results
 
 
@@ -106,14 +113,16 @@ def _plan(
         fresh = full_refresh or ent.load == "replace"
         return files, (high_water_mark(con, ent.source, ent.name) if meta and not fresh else None)
     seen = audit.already_loaded(con, ent) if meta and not full_refresh else set()
-    new = [f for f in files if (f.relative, f.sha256) not in seen]
+    # A path not loaded before is new whatever its content: its digest is not
+    # waited for here (it is hashed while it loads).
+    seen_paths = {p for p, _ in seen}
+    new = [f for f in files if f.relative not in seen_paths or (f.relative, f.sha256) not in seen]
     if ent.load == "replace":
         # The table mirrors the matched files: any change (a new, changed or
         # deleted file) reloads them all, and a deleted file's rows go.
         before = audit.already_loaded(con, ent, any_config=True) if meta else set()
-        matched = {(f.relative, f.sha256) for f in files}
-        new = files if (new or matched != seen) else []
-        result.removed_files = sorted({p for p, _ in before} - {p for p, _ in matched})
+        new = files if (new or {(f.relative, f.sha256) for f in files} != seen) else []
+        result.removed_files = sorted({p for p, _ in before} - {f.relative for f in files})
     result.skipped_files = len(files) - len(new)
     return new, None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -46,7 +47,8 @@ class EntityResult:
     high_water_mark: str | None = None
     warnings: list[str] = field(default_factory=list)
     removed_files: list[str] = field(default_factory=list)  # replace: no longer matched
-    batch_key: int | None = None  # what the batch's rows carry in _batch_key
+    batch_key: int | None = None  # load_batches.batch_key (tombstones carry it)
+    loaded_at: datetime | None = None  # the batch's stamp: its rows' first _loaded_at
 
     @property
     def table(self) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 import duckdb
 
+from ingestion.sql import literal
 from ingestion.warehouse import quote
 
 META_SCHEMA = "dataops_meta"
@@ -21,112 +22,128 @@ MARKS = f"{META_SCHEMA}.high_water_marks"
 DRIFT = f"{META_SCHEMA}.drift_events"
 BATCH_KEYS = f"{META_SCHEMA}.batch_keys"
 FILE_KEYS = f"{META_SCHEMA}.file_keys"
-# The audit columns every raw table carries after its data columns: one constant
-# timestamp and two integers per row (a text batch id and file name per row cost
-# more than the load itself). ``_batch_key`` is ``load_batches.batch_key``,
-# ``_file_key`` is ``loaded_files.file_key`` (NULL for API and database rows).
-METADATA_DDL = ("_loaded_at timestamptz", "_batch_key bigint", "_file_key bigint")
+# The one audit column every raw table carries after its data columns. Every
+# column written on every row costs (a text batch id and file name per row cost
+# more than the load itself; even a constant integer costs ~5% of a Parquet
+# read), so ``_loaded_at`` is both the load time and the link to the audit: the
+# batch's start, plus one microsecond per earlier file of the batch (in path
+# order). It equals ``loaded_files.loaded_at`` of the row's file, or for API and
+# database rows ``load_batches.started_at`` of its batch; stamps only grow per
+# entity, so ordering by it orders by load, then by file name.
+METADATA_DDL = ("_loaded_at timestamptz",)
 METADATA_COLUMNS = tuple(d.split()[0] for d in METADATA_DDL)
-# The audit columns of raw tables written before integer keys.
+# The audit columns of raw tables written by older versions: text batch id and
+# file per row, then integer keys per row. A table with either is upgraded by
+# its next load (:func:`ingestion.load.table.upgrade_legacy`).
 LEGACY_METADATA_COLUMNS = ("_batch_id", "_source_file")
+KEYED_METADATA_COLUMNS = ("_batch_key", "_file_key")
+# Names a source column may not have (the integer keys' too: they mark a table to upgrade).
+RESERVED_COLUMNS = (*METADATA_COLUMNS, *KEYED_METADATA_COLUMNS, "_file_index")
 QUARANTINE_COLUMNS = (
     "_batch_id varchar, _quarantined_at timestamptz, _source_file varchar, "
     "_line bigint, _reason varchar, _record varchar"
 )
 
 
+# The audit tables: their first columns, then the columns added by later
+# releases (an existing table gets the ones it lacks; a new one has them all).
+_META_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    BATCHES: (
+        "batch_id varchar primary key, source varchar not null, entity varchar not null, "
+        "load_mode varchar not null, status varchar not null, files varchar[], "
+        "skipped_files integer, rows_loaded bigint, started_at timestamptz not null, "
+        "finished_at timestamptz, error varchar",
+        (
+            "rows_quarantined bigint",
+            "drift_events integer",
+            "high_water_mark varchar",
+            # files a `replace` load dropped because they no longer match
+            "removed_files varchar[]",
+            # the batch's integer key (NULL: skipped or failed); tombstones carry it
+            "batch_key bigint",
+        ),
+    ),
+    FILES: (
+        "source varchar not null, entity varchar not null, path varchar not null, "
+        "sha256 varchar not null, rows_loaded bigint, batch_id varchar not null, "
+        "loaded_at timestamptz not null",
+        (
+            # the fingerprint of the entity's config the file was loaded with; a file
+            # loaded under another config is loaded again (NULL: before fingerprints)
+            "config_fp varchar",
+            # the file load's integer key (rows link to the file by ``loaded_at``)
+            "file_key bigint",
+        ),
+    ),
+    MARKS: (
+        "source varchar not null, entity varchar not null, cursor_column varchar not null, "
+        "value varchar, batch_id varchar not null, updated_at timestamptz not null",
+        (),
+    ),
+    DRIFT: (
+        "batch_id varchar not null, source varchar not null, entity varchar not null, "
+        "column_name varchar not null, kind varchar not null, old_type varchar, "
+        "new_type varchar, detected_at timestamptz not null",
+        (),
+    ),
+}
+_SEQUENCES = (BATCH_KEYS, FILE_KEYS)
+
+
 def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create or extend the audit tables, in one transaction (one commit, not one per DDL)."""
+    """Create or extend the audit tables, in one transaction (one commit, not one per DDL).
+
+    Up to date (every run but the first after an upgrade): a few catalog lookups
+    and no transaction, instead of a dozen DDL statements and a commit.
+    """
+    current = {table: columns_of(con, META_SCHEMA, table.split(".")[1]) for table in _META_TABLES}
+    missing = {
+        table: [c for c in added if c.split()[0] not in current[table]]
+        for table, (_, added) in _META_TABLES.items()
+    }
+    row = con.execute(
+        "select count(*) from duckdb_sequences() where schema_name = ? "
+        "and sequence_name in (select unnest(?))",
+        [META_SCHEMA, [q.split(".")[1] for q in _SEQUENCES]],
+    ).fetchone()
+    sequences = bool(row and row[0] == len(_SEQUENCES))
+    if all(current.values()) and not any(missing.values()) and sequences:
+        return
     con.execute("begin transaction")
     try:
-        _create_meta_tables(con)
+        con.execute(f"create schema if not exists {META_SCHEMA}")
+        for table, (first, added) in _META_TABLES.items():
+            if not current[table]:
+                con.execute(f"create table {table} ({', '.join([first, *added])})")
+                continue
+            for column in missing[table]:
+                con.execute(f"alter table {table} add column {column}")
+        for sequence in _SEQUENCES:
+            con.execute(f"create sequence if not exists {sequence}")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
 
 
-def _create_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"create schema if not exists {META_SCHEMA}")
-    con.execute(
-        f"""
-        create table if not exists {BATCHES} (
-            batch_id varchar primary key,
-            source varchar not null,
-            entity varchar not null,
-            load_mode varchar not null,
-            status varchar not null,
-            files varchar[],
-            skipped_files integer,
-            rows_loaded bigint,
-            started_at timestamptz not null,
-            finished_at timestamptz,
-            error varchar
-        )
-        """
-    )
-    # Columns added after the first release; the original ones above stay as they were.
-    for column in ("rows_quarantined bigint", "drift_events integer", "high_water_mark varchar"):
-        con.execute(f"alter table {BATCHES} add column if not exists {column}")
-    # Files a `replace` load dropped because they no longer match.
-    con.execute(f"alter table {BATCHES} add column if not exists removed_files varchar[]")
-    # The integer the batch's rows carry in ``_batch_key`` (NULL: skipped or failed).
-    con.execute(f"alter table {BATCHES} add column if not exists batch_key bigint")
-    con.execute(f"create sequence if not exists {BATCH_KEYS}")
-    con.execute(
-        f"""
-        create table if not exists {FILES} (
-            source varchar not null,
-            entity varchar not null,
-            path varchar not null,
-            sha256 varchar not null,
-            rows_loaded bigint,
-            batch_id varchar not null,
-            loaded_at timestamptz not null
-        )
-        """
-    )
-    # The fingerprint of the entity's config the file was loaded with; a
-    # file loaded under another config is loaded again (NULL: before fingerprints).
-    con.execute(f"alter table {FILES} add column if not exists config_fp varchar")
-    # The integer the file's rows carry in ``_file_key``.
-    con.execute(f"alter table {FILES} add column if not exists file_key bigint")
-    con.execute(f"create sequence if not exists {FILE_KEYS}")
-    con.execute(
-        f"""
-        create table if not exists {MARKS} (
-            source varchar not null,
-            entity varchar not null,
-            cursor_column varchar not null,
-            value varchar,
-            batch_id varchar not null,
-            updated_at timestamptz not null
-        )
-        """
-    )
-    con.execute(
-        f"""
-        create table if not exists {DRIFT} (
-            batch_id varchar not null,
-            source varchar not null,
-            entity varchar not null,
-            column_name varchar not null,
-            kind varchar not null,
-            old_type varchar,
-            new_type varchar,
-            detected_at timestamptz not null
-        )
-        """
-    )
+def columns_of(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> dict[str, str]:
+    """The table's columns and types in order; empty when there is no such table.
+
+    ``pragma_table_info`` gives the same names and type strings as
+    ``information_schema.columns`` in about a twentieth of the time (0.6 ms
+    against 12-17 ms with 60 tables), and a missing table is a catalog error
+    that leaves the transaction usable.
+    """
+    qualified = literal(f"{quote(schema)}.{quote(name)}")
+    try:
+        rows = con.execute(f"select name, type from pragma_table_info({qualified})").fetchall()
+    except duckdb.CatalogException:
+        return {}
+    return {r[0]: r[1] for r in rows}
 
 
 def has_meta(con: duckdb.DuckDBPyConnection) -> bool:
-    row = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? "
-        "and table_name in ('loaded_files', 'high_water_marks')",
-        [META_SCHEMA],
-    ).fetchone()
-    return bool(row and row[0] == 2)
+    return all(columns_of(con, META_SCHEMA, t) for t in ("loaded_files", "high_water_marks"))
 
 
 def high_water_mark(con: duckdb.DuckDBPyConnection, source: str, entity: str) -> str | None:

@@ -198,7 +198,7 @@ def test_second_build_publishes_only_changed_tables(first_build, server, repo):
     warehouse = repo / "warehouse" / "dataops.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         con.execute(
-            "update raw_erp.stores set _file_key = -_file_key "
+            "update raw_erp.stores set _loaded_at = _loaded_at - interval 1000 years "
             "where store_id = (select min(store_id) from raw_erp.stores)"
         )
     third = run_cli(
@@ -212,7 +212,7 @@ def test_second_build_publishes_only_changed_tables(first_build, server, repo):
     assert changed == {'"raw_erp"."stores"'}
     with server.connect() as conn:
         edited = conn.execute(
-            "select count(*), min(store_id) from raw_erp.stores where _file_key < 0"
+            "select count(*), min(store_id) from raw_erp.stores where _loaded_at < '1900-01-01'"
         ).fetchone()
         total = conn.execute("select count(*) from raw_erp.stores").fetchone()[0]
     with duckdb.connect(str(warehouse), read_only=True) as con:

@@ -501,7 +501,7 @@ def test_a_malformed_ndjson_record_is_quarantined_not_fatal(
     assert rc == 0, err
     with duckdb.connect(str(db), read_only=True) as con:
         loaded = con.execute(
-            "select event_id from raw_events.events where _file_key in (select file_key "
+            "select event_id from raw_events.events where _loaded_at in (select loaded_at "
             "from dataops_meta.loaded_files where path like '%10-03%') order by 1"
         ).fetchall()
         kept = con.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -47,16 +48,21 @@ def test_load_modes_and_metadata(landing: Path, sources_file: Path, tmp_path: Pa
     assert rows(
         db, "select json_extract_string(payload, '$.page') from raw_events.events order by event_id"
     ) == [("/a",), ("/b",)]
-    # metadata columns on every row; one batch per entity load; the integer keys
-    # lead to the batch and the file in dataops_meta
+    # the audit column on every row: the batch's start plus one microsecond per
+    # earlier file, which leads to the file and its batch in dataops_meta
     meta = rows(
         db,
-        "select count(*), count(distinct _batch_key), count(_loaded_at), min(f.path), "
-        "count(distinct b.batch_id) from raw_erp.items as i "
-        "join dataops_meta.loaded_files as f on f.file_key = i._file_key "
-        "join dataops_meta.load_batches as b on b.batch_key = i._batch_key",
+        "select count(*), count(distinct i._loaded_at), min(f.path), count(distinct b.batch_id), "
+        "max(i._loaded_at) - min(i._loaded_at), min(i._loaded_at) = any_value(b.started_at) "
+        "from raw_erp.items as i join dataops_meta.loaded_files as f on f.source = 'erp' "
+        "and f.entity = 'items' and f.loaded_at = i._loaded_at "
+        "join dataops_meta.load_batches as b on b.batch_id = f.batch_id",
     )
-    assert meta == [(4, 1, 4, "erp/items/items_2026-10-01.csv", 1)]
+    assert meta == [(4, 2, "erp/items/items_2026-10-01.csv", 1, timedelta(microseconds=1), True)]
+    assert rows(
+        db,
+        "select path, rows_loaded from dataops_meta.loaded_files where entity = 'items' order by 1",
+    ) == [("erp/items/items_2026-10-01.csv", 2), ("erp/items/items_2026-10-02.csv", 2)]
     # pinned types
     types = dict(
         rows(
@@ -69,26 +75,44 @@ def test_load_modes_and_metadata(landing: Path, sources_file: Path, tmp_path: Pa
     assert types["_loaded_at"] == "TIMESTAMP WITH TIME ZONE"
 
 
-def test_a_table_with_the_old_text_audit_columns_is_upgraded_in_place(
-    landing: Path, sources_file: Path, tmp_path: Path
+OLD_AUDIT_COLUMNS = {
+    # text batch id and file name per row, no keys in dataops_meta
+    "text": "b.batch_id as _batch_id, f.path as _source_file",
+    # a constant timestamp and two integer keys per row
+    "keyed": "b.started_at as _loaded_at, b.batch_key as _batch_key, f.file_key as _file_key",
+}
+
+
+@pytest.mark.parametrize("old_format", sorted(OLD_AUDIT_COLUMNS))
+def test_a_table_with_older_audit_columns_is_upgraded_in_place(
+    landing: Path, sources_file: Path, tmp_path: Path, old_format: str
 ) -> None:
-    # Make the warehouse an older dataops would have left: text _batch_id and
-    # _source_file per row, no keys in dataops_meta.
+    # Make the warehouse an older dataops would have left: every row of a batch
+    # with the batch's start as _loaded_at, and the batch and file per row.
     db = tmp_path / "w.duckdb"
     config = load_config(sources_file)
     ingest(config, db, landing, entity="items")
     with duckdb.connect(str(db)) as con:
         con.execute("create table old as select * from raw_erp.items")
         con.execute("drop table raw_erp.items")
+        keep = "o.* exclude (_loaded_at)" if old_format == "keyed" else "o.*"
         con.execute(
-            "create table raw_erp.items as select o.* exclude (_batch_key, _file_key), "
-            "b.batch_id as _batch_id, f.path as _source_file from old as o "
-            "join dataops_meta.load_batches as b on b.batch_key = o._batch_key "
-            "join dataops_meta.loaded_files as f on f.file_key = o._file_key"
+            f"create table raw_erp.items as select {keep}, {OLD_AUDIT_COLUMNS[old_format]} "
+            "from old as o join dataops_meta.loaded_files as f on f.loaded_at = o._loaded_at "
+            "join dataops_meta.load_batches as b on b.batch_id = f.batch_id"
         )
+        if old_format == "text":
+            con.execute(
+                "update raw_erp.items as i set _loaded_at = b.started_at from "
+                "dataops_meta.load_batches as b where b.batch_id = i._batch_id"
+            )
+            con.execute("update dataops_meta.load_batches set batch_key = null")
+            con.execute("update dataops_meta.loaded_files set file_key = null")
         con.execute("drop table old")
-        con.execute("update dataops_meta.load_batches set batch_key = null")
-        con.execute("update dataops_meta.loaded_files set file_key = null")
+        con.execute(
+            "update dataops_meta.loaded_files as f set loaded_at = b.started_at "
+            "from dataops_meta.load_batches as b where b.batch_id = f.batch_id"
+        )
     write_csv(landing / "erp/items/items_2026-10-03.csv", "item_id,amount_cents", ["7,70"])
     [result] = ingest(config, db, landing, entity="items")
     assert (result.status, result.rows) == ("loaded", 1)
@@ -96,8 +120,9 @@ def test_a_table_with_the_old_text_audit_columns_is_upgraded_in_place(
     per_file = rows(
         db,
         "select f.path, count(*), count(distinct b.batch_id) from raw_erp.items as i "
-        "join dataops_meta.loaded_files as f on f.file_key = i._file_key "
-        "join dataops_meta.load_batches as b on b.batch_key = i._batch_key group by 1 order by 1",
+        "join dataops_meta.loaded_files as f on f.source = 'erp' and f.entity = 'items' "
+        "and f.loaded_at = i._loaded_at "
+        "join dataops_meta.load_batches as b on b.batch_id = f.batch_id group by 1 order by 1",
     )
     assert per_file == [
         ("erp/items/items_2026-10-01.csv", 2, 1),
@@ -105,8 +130,38 @@ def test_a_table_with_the_old_text_audit_columns_is_upgraded_in_place(
         ("erp/items/items_2026-10-03.csv", 1, 1),
     ]
     columns = [c for (c,) in rows(db, "select column_name from (describe raw_erp.items)")]
-    assert columns[-3:] == ["_loaded_at", "_batch_key", "_file_key"]
-    assert "_source_file" not in columns and "_batch_id" not in columns
+    assert columns[-1] == "_loaded_at"
+    assert not {"_source_file", "_batch_id", "_batch_key", "_file_key"} & set(columns)
+    assert rows(
+        db,
+        "select count(*) from dataops_meta.loaded_files where file_key is null "
+        "union all select count(*) from dataops_meta.load_batches where batch_key is null "
+        "and status = 'loaded'",
+    ) == [(0,), (0,)]
+
+
+def test_stamps_only_grow_when_the_clock_goes_back(
+    landing: Path, sources_file: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "w.duckdb"
+    config = load_config(sources_file)
+    ingest(config, db, landing, entity="items")
+    with duckdb.connect(str(db)) as con:  # the first load ran a day ahead of the clock
+        con.execute("update raw_erp.items set _loaded_at = _loaded_at + interval 1 day")
+        for table, column in (("loaded_files", "loaded_at"), ("load_batches", "started_at")):
+            con.execute(f"update dataops_meta.{table} set {column} = {column} + interval 1 day")
+    write_csv(landing / "erp/items/items_2026-10-03.csv", "item_id,amount_cents", ["7,70"])
+    [result] = ingest(config, db, landing, entity="items")
+    assert result.status == "loaded"
+    # the new file's rows come after the old ones, and still lead to their file and batch
+    assert rows(
+        db,
+        "select f.path, b.started_at = f.loaded_at, count(*) from raw_erp.items as i "
+        "join dataops_meta.loaded_files as f on f.entity = 'items' and f.loaded_at = i._loaded_at "
+        "join dataops_meta.load_batches as b on b.batch_id = f.batch_id "
+        "where i._loaded_at = (select max(_loaded_at) from raw_erp.items) group by all",
+    ) == [("erp/items/items_2026-10-03.csv", True, 1)]
+    assert rows(db, "select count(distinct _loaded_at), count(*) from raw_erp.items") == [(3, 5)]
 
 
 def test_rerun_skips_files_and_changes_nothing(
@@ -162,9 +217,10 @@ def test_changed_file_content_is_reloaded(
         ["1,Brooklyn", "2,Chicago"],
     )
     ingest(config, db, landing, entity="stores")
-    assert rows(
-        db, "select * exclude (_loaded_at, _batch_key, _file_key) from raw_erp.stores order by 1"
-    ) == [(1, "Brooklyn"), (2, "Chicago")]
+    assert rows(db, "select * exclude (_loaded_at) from raw_erp.stores order by 1") == [
+        (1, "Brooklyn"),
+        (2, "Chicago"),
+    ]
 
 
 def test_out_of_order_merge_keeps_newest(landing: Path, sources_file: Path, tmp_path: Path) -> None:

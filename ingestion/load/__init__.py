@@ -34,8 +34,6 @@ def load(
     since: str | None,
 ) -> None:
     """Load the extracted parts into the entity's table and audit them in ``result``."""
-    batch = Batch.open(con, result.batch_id, started, extracted)
-    result.batch_key = batch.key
     name = table.table_name(entity)
     merging = entity.load == "merge"
     # A new append/replace table is created by its first insert (merge stages first).
@@ -43,6 +41,10 @@ def load(
     target, existed = table.prepare(
         con, entity, extracted.parts, full_refresh=full_refresh, create=not direct
     )
+    # (a replace load has just emptied its table: the audit alone bounds its stamp)
+    kept = name if existed and entity.load != "replace" else None
+    batch = Batch.open(con, entity, result.batch_id, started, extracted, kept)
+    result.batch_key, result.loaded_at = batch.key, batch.started
     create = dict(target) if direct and not existed else None
     before = tuple(target)
     q = quarantine.open_for_batch(con, entity, extracted, batch)
@@ -71,7 +73,8 @@ def load(
     result.rows = insert.insert_parts(
         con, entity, extracted, risky, names, dest, q, batch, root=root, since=since, create=create
     )
-    batch_rows = dest if merging else f"{name} where _batch_key = {batch.key}"
+    # stamps only grow per entity: the batch's rows are those from its first stamp on
+    batch_rows = dest if merging else f"{name} where _loaded_at >= {batch.now_sql}"
     has_cursor = bool(entity.cursor and entity.cursor in target)
     batch_max = insert.cursor_max(con, entity, batch_rows) if has_cursor else None
     if merging:

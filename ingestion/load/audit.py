@@ -18,14 +18,18 @@ from ingestion.load.batch import Batch
 from ingestion.load.drift import DriftEvent
 from ingestion.load.table import table_name
 from ingestion.sources.base import LandingFile
-from ingestion.state import BATCHES, DRIFT, FILES, high_water_mark, set_high_water_mark
+from ingestion.state import BATCHES, DRIFT, FILES, MARKS, set_high_water_mark
 
 if TYPE_CHECKING:
     from ingestion.results import EntityResult
 
 
 def record_batch(con: duckdb.DuckDBPyConnection, result: EntityResult, started: datetime) -> None:
-    """The batch's row in ``load_batches`` (loaded, skipped or failed)."""
+    """The batch's row in ``load_batches`` (loaded, skipped or failed).
+
+    A loaded batch's ``started_at`` is its stamp (what its rows without a file
+    carry in ``_loaded_at``), which is ``started`` unless the clock went back.
+    """
     con.execute(
         f"insert into {BATCHES} (batch_id, source, entity, load_mode, status, files, "
         "skipped_files, rows_loaded, started_at, finished_at, error, rows_quarantined, "
@@ -40,7 +44,7 @@ def record_batch(con: duckdb.DuckDBPyConnection, result: EntityResult, started: 
             result.files,
             result.skipped_files,
             result.rows,
-            started,
+            result.loaded_at or started,
             datetime.now(UTC),
             redact.redact(result.error) if result.error else None,
             result.quarantined,
@@ -79,21 +83,20 @@ def forget_reloaded(
     """A file loaded again (same path and content, another config) replaces its rows."""
     if not files or entity.load == "replace":
         return  # replace rewrites the whole table anyway
-    pairs = [[f.relative, f.sha256] for f in files]
-    again = [
-        r[0]
-        for r in con.execute(
-            f"select distinct path from {FILES} where source = ? and entity = ? and "
-            "[path, sha256] in (select unnest(?::varchar[][]))",
-            [entity.source, entity.name, pairs],
-        ).fetchall()
-    ]
+    by_path = {f.relative: f for f in files}
+    loaded = con.execute(
+        f"select distinct path, sha256 from {FILES} where source = ? and entity = ? and "
+        "path in (select unnest(?))",
+        [entity.source, entity.name, list(by_path)],
+    ).fetchall()
+    # only a path loaded before needs its digest now (a new one is still being hashed)
+    again = sorted({path for path, sha in loaded if by_path[path].sha256 == sha})
     if not again:
         return
     if existed and entity.load == "append":
         con.execute(
-            f"delete from {table_name(entity)} where _file_key in (select file_key from {FILES} "
-            "where source = ? and entity = ? and path in (select unnest(?)))",
+            f"delete from {table_name(entity)} where _loaded_at in (select loaded_at from "
+            f"{FILES} where source = ? and entity = ? and path in (select unnest(?)))",
             [entity.source, entity.name, again],
         )
     con.execute(
@@ -118,29 +121,31 @@ def record_files(
     if not files:
         return
     if len(files) == 1:
-        per_file = {batch.file_keys[files[0].relative]: result.rows}
+        per_file = {files[0].relative: result.rows}
     else:
-        per_file = dict(
-            con.execute(f"select _file_key, count(*) from {rows} group by 1").fetchall()
+        by_stamp = dict(
+            con.execute(f"select _loaded_at, count(*) from {rows} group by 1").fetchall()
         )
-    for f in files:
-        key = batch.file_keys[f.relative]
-        con.execute(
-            f"insert into {FILES} (source, entity, path, sha256, rows_loaded, batch_id, "
-            "loaded_at, config_fp, file_key) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        per_file = {p: by_stamp.get(at, 0) for p, at in batch.file_stamps.items()}
+    con.executemany(
+        f"insert into {FILES} (source, entity, path, sha256, rows_loaded, batch_id, "
+        "loaded_at, config_fp, file_key) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
             [
                 entity.source,
                 entity.name,
                 f.relative,
                 f.sha256,
-                per_file.get(key, 0),
+                per_file.get(f.relative, 0),
                 batch.batch_id,
-                batch.started,
+                batch.file_stamps[f.relative],
                 entity.fingerprint,
-                key,
-            ],
-        )
-        result.files.append(f.relative)
+                batch.file_keys[f.relative],
+            ]
+            for f in files
+        ],
+    )
+    result.files.extend(f.relative for f in files)
 
 
 def advance_high_water_mark(
@@ -154,11 +159,12 @@ def advance_high_water_mark(
 ) -> str | None:
     """The larger of the stored mark (unless ``fresh``) and the batch's maximum, stored."""
     assert entity.cursor
-    previous = None if fresh else high_water_mark(con, entity.source, entity.name)
+    # the stored mark and the batch's maximum compared as the cursor's type, in one query
+    stored = f"select try_cast(value as {cursor_type}) from {MARKS} where source = ? and entity = ?"
     row = con.execute(
-        f"select max(v)::varchar from (select try_cast(? as {cursor_type}) as v "
-        f"union all select try_cast(? as {cursor_type}))",
-        [previous, batch_max],
+        f"select max(v)::varchar from (select try_cast(? as {cursor_type}) as v"
+        f"{'' if fresh else f' union all {stored}'})",
+        [batch_max] if fresh else [batch_max, entity.source, entity.name],
     ).fetchone()
     mark = row[0] if row else None
     if mark is not None:
@@ -171,9 +177,11 @@ def advance_high_water_mark(
 def record_drift(
     con: duckdb.DuckDBPyConnection, entity: Entity, events: list[DriftEvent], batch: Batch
 ) -> None:
-    for ev in events:
-        con.execute(
-            f"insert into {DRIFT} values (?, ?, ?, ?, ?, ?, ?, ?)",
+    if not events:
+        return
+    con.executemany(
+        f"insert into {DRIFT} values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
             [
                 batch.batch_id,
                 entity.source,
@@ -183,5 +191,7 @@ def record_drift(
                 ev.old_type,
                 ev.new_type,
                 batch.started,
-            ],
-        )
+            ]
+            for ev in events
+        ],
+    )

@@ -17,7 +17,7 @@ import duckdb
 from ingestion.config import Entity
 from ingestion.errors import SchemaDriftError, SourceFileError
 from ingestion.sources.base import Part
-from ingestion.state import DRIFT, METADATA_COLUMNS
+from ingestion.state import DRIFT, METADATA_COLUMNS, RESERVED_COLUMNS
 from ingestion.warehouse import quote
 
 INTEGERS = ["TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"]
@@ -127,7 +127,7 @@ def reconcile(
             events.append(ev)
 
     for col, typ in part.columns.items():
-        if col in METADATA_COLUMNS or col == "_file_index":
+        if col in RESERVED_COLUMNS:
             raise SourceFileError(f"{entity.qualified}: source column {col} is reserved")
         if col in vanished and existed:
             event(DriftEvent(col, "restored", None, typ))

@@ -1,4 +1,4 @@
-"""Insert the batch's parts into the table (or the merge stage), with the audit columns."""
+"""Insert the batch's parts into the table (or the merge stage), with the audit column."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _select_list(
     batch: Batch,
     types: dict[str, str] | None = None,
 ) -> str:
-    """One expression per target column: audit values, NULL for a vanished column, casts.
+    """One expression per target column: the stamp, NULL for a vanished column, casts.
 
     ``types`` (creating the table from this select): every column gets its target
     type explicitly, with its name.
@@ -32,11 +32,7 @@ def _select_list(
     exprs = []
     for c in names:
         if c == "_loaded_at":
-            exprs.append(batch.now_sql)
-        elif c == "_batch_key":
-            exprs.append(f"{batch.key}::bigint")
-        elif c == "_file_key":
-            exprs.append(batch.file_key_sql(part))
+            exprs.append(batch.loaded_at_sql(part))
         elif c not in part.columns:
             exprs.append("null")
         elif c in risky:

@@ -49,7 +49,7 @@ def merge(
     null_key = " or ".join(f"{k} is null" for k in keys)
     qi = insert_prefix(q, batch)
     con.execute(
-        f"{qi} {batch.key_name_sql('s._file_key')}, null, 'null primary key', "
+        f"{qi} {batch.stamp_name_sql('s._loaded_at')}, null, 'null primary key', "
         "to_json(s)::varchar "
         f"from __staged as s where {null_key}"
     )
@@ -74,7 +74,7 @@ def merge(
         deleting = f"when matched{newer} and {flag} then delete "
         not_deleted = f" and ({flag} is null or not {flag})"
         if entity.cursor:
-            _apply_tombstones(con, entity, table, keys, match, src)
+            _apply_tombstones(con, entity, table, keys, match, src, batch)
     sets = ", ".join(f"{quote(c)} = b.{quote(c)}" for c in names)
     cols = ", ".join(quote(c) for c in names)
     vals = ", ".join(f"b.{quote(c)}" for c in names)
@@ -108,8 +108,7 @@ def _resolve_duplicates(
         top = "__top"
     con.execute(
         f"create or replace temp table __latest as select {', '.join(data)}, "
-        "any_value(_loaded_at) as _loaded_at, any_value(_batch_key) as _batch_key, "
-        f"min(_file_key) as _file_key from {top} group by all"
+        f"min(_loaded_at) as _loaded_at from {top} group by all"
     )
     match_l = " and ".join(f"l.{k} = c.{k}" for k in keys)
     con.execute(
@@ -117,7 +116,7 @@ def _resolve_duplicates(
         f"group by all having count(*) > 1"
     )
     con.execute(
-        f"{qi} {batch.key_name_sql('l._file_key')}, null, "
+        f"{qi} {batch.stamp_name_sql('l._loaded_at')}, null, "
         "'duplicate key in one batch with conflicting values', "
         f"to_json(l)::varchar from __latest as l semi join __conflict as c on {match_l}"
     )
@@ -132,8 +131,10 @@ def _apply_tombstones(
     keys: list[str],
     match: str,
     src: str,
+    batch: Batch,
 ) -> None:
-    """Remember deleted keys with the delete's cursor; drop older versions arriving late.
+    """Remember deleted keys with the delete's cursor and batch key; drop older versions
+    arriving late.
 
     Without this a version older than a delete, arriving in a later batch,
     would find no row to compare with and resurrect the deleted key, so the
@@ -143,8 +144,8 @@ def _apply_tombstones(
     cur, flag = quote(entity.cursor), quote(entity.soft_delete)
     tomb = f"{quote(entity.schema)}.{quote(entity.tombstones)}"
     con.execute(
-        f"create table if not exists {tomb} as select {', '.join(keys)}, {cur}, _batch_key "
-        f"from {table} limit 0"
+        f"create table if not exists {tomb} as select {', '.join(keys)}, {cur}, "
+        f"null::bigint as _batch_key from {table} limit 0"
     )
     # a version not newer than the key's latest delete loses to it
     con.execute(
@@ -153,7 +154,8 @@ def _apply_tombstones(
     )
     cols = ", ".join([*keys, cur, "_batch_key"])
     con.execute(
-        f"merge into {tomb} as t using (select {cols} from {src} where {flag}) as b "
+        f"merge into {tomb} as t using (select {', '.join([*keys, cur])}, "
+        f"{batch.key}::bigint as _batch_key from {src} where {flag}) as b "
         f"on ({match}) when matched and (t.{cur} is null or b.{cur} >= t.{cur}) then update "
         f"set {cur} = b.{cur}, _batch_key = b._batch_key when not matched then insert ({cols}) "
         f"values ({', '.join(f'b.{c}' for c in [*keys, cur, '_batch_key'])})"

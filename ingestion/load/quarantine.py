@@ -17,7 +17,7 @@ from ingestion.errors import BadRowsError
 from ingestion.load.batch import Batch
 from ingestion.sources.base import Extracted, Part
 from ingestion.sql import literal
-from ingestion.state import BATCHES, ensure_quarantine
+from ingestion.state import BATCHES, columns_of, ensure_quarantine
 from ingestion.warehouse import quote
 
 
@@ -34,13 +34,15 @@ def open_for_batch(
     This load supersedes failed attempts at the same data: their quarantine rows
     (kept for inspection) would otherwise be counted twice.
     """
+    existed = bool(columns_of(con, entity.schema, entity.quarantine))
     q = ensure_quarantine(con, entity.schema, entity.quarantine)
     labels = [f.relative for p in extracted.parts for f in p.files] or [extracted.label]
-    con.execute(
-        f"delete from {q} where _source_file in (select unnest(?)) and _batch_id in "
-        f"(select batch_id from {BATCHES} where source = ? and entity = ? and status = 'failed')",
-        [labels, entity.source, entity.name],
-    )
+    if existed:  # a new quarantine holds no failed attempt
+        con.execute(
+            f"delete from {q} where _source_file in (select unnest(?)) and _batch_id in (select "
+            f"batch_id from {BATCHES} where source = ? and entity = ? and status = 'failed')",
+            [labels, entity.source, entity.name],
+        )
     if extracted.bad:  # one insert, however many (a row per execute would crawl)
         import pyarrow as pa  # only now: importing it costs every process a third of a second
 

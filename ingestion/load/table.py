@@ -12,24 +12,16 @@ from ingestion.state import (
     BATCHES,
     FILE_KEYS,
     FILES,
+    KEYED_METADATA_COLUMNS,
     LEGACY_METADATA_COLUMNS,
-    METADATA_COLUMNS,
     METADATA_DDL,
+    columns_of,
 )
 from ingestion.warehouse import quote
 
 
 def table_name(entity: Entity) -> str:
     return f"{quote(entity.schema)}.{quote(entity.name)}"
-
-
-def columns_of(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> dict[str, str]:
-    rows = con.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema, name],
-    ).fetchall()
-    return {r[0]: r[1] for r in rows}
 
 
 def prepare(
@@ -76,25 +68,41 @@ def prepare(
     return columns_of(con, entity.schema, entity.name), False
 
 
+def _old_format(columns: dict[str, str]) -> tuple[str, ...] | None:
+    """The audit columns of an older dataops the table still has, if it has them.
+
+    Text ``_batch_id``/``_source_file`` per row (the first format), then integer
+    ``_batch_key``/``_file_key`` per row beside ``_loaded_at`` (the second).
+    """
+    for old in (KEYED_METADATA_COLUMNS, LEGACY_METADATA_COLUMNS):
+        if all(c in columns for c in old):
+            return old
+    return None
+
+
 def _refuse_legacy(entity: Entity, columns: dict[str, str]) -> None:
-    """A table from before integer audit keys (text ``_batch_id``/``_source_file`` per row)."""
-    if any(c in columns for c in LEGACY_METADATA_COLUMNS) and METADATA_COLUMNS[1] not in columns:
+    """A table still in an older audit format (its load upgrades it first; this is the guard)."""
+    old = _old_format(columns)
+    if old:
         raise WarehouseError(
-            f"{entity.qualified} has the audit columns of an older dataops (_batch_id, "
-            "_source_file); reload it once with `dataops ingest --full-refresh`"
+            f"{entity.qualified} has the audit columns of an older dataops ({', '.join(old)}); "
+            "reload it once with `dataops ingest --full-refresh`"
         )
 
 
 def upgrade_legacy(con: duckdb.DuckDBPyConnection, entity: Entity) -> bool:
-    """Rewrite a table with the old text audit columns to integer keys, in its own transaction.
+    """Rewrite a table in an older audit format to the ``_loaded_at`` stamp, in its own transaction.
 
-    Old batches and files get keys; each row's ``_batch_key`` comes from its text
-    ``_batch_id`` and its ``_file_key`` from (``_source_file``, ``_batch_id``) in
-    ``loaded_files`` (NULL for API and database rows, as for new loads). The
-    tombstones of a soft-deleting merge entity get ``_batch_key`` the same way.
+    Old batches and files without integer keys get them (text format); the
+    entity's files get stamps, their batch's start plus one microsecond per
+    earlier file of the batch (by path, as new loads do); each file row gets its
+    file's stamp (found by file key, or by text batch id and file name), a row
+    without a file keeps its batch's start. The tombstones of a soft-deleting
+    merge entity from the text format get ``_batch_key`` from their batch id.
     """
     columns = columns_of(con, entity.schema, entity.name)
-    if not all(c in columns for c in LEGACY_METADATA_COLUMNS) or METADATA_COLUMNS[1] in columns:
+    old = _old_format(columns)
+    if old is None:
         return False
     where = [entity.source, entity.name]
     con.execute("begin transaction")
@@ -109,30 +117,43 @@ def upgrade_legacy(con: duckdb.DuckDBPyConnection, entity: Entity) -> bool:
             "where file_key is null and source = ? and entity = ?",
             where,
         )
-        table = table_name(entity)
-        old = f"{quote(entity.schema)}.{quote('__old_' + entity.name)}"
-        con.execute(f"alter table {table} rename to {quote('__old_' + entity.name)}")
         con.execute(
-            f"create table {table} as select t.* exclude (_loaded_at, _batch_id, _source_file), "
-            "t._loaded_at, b.batch_key as _batch_key, f.file_key as _file_key "
-            f"from {old} as t left join (select batch_id, batch_key from {BATCHES} "
-            "where source = ? and entity = ?) as b on b.batch_id = t._batch_id "
-            f"left join (select path, batch_id, file_key from {FILES} "
-            "where source = ? and entity = ?) as f "
-            "on f.path = t._source_file and f.batch_id = t._batch_id",
+            f"update {FILES} as f set loaded_at = f.loaded_at + to_microseconds(o.n) "
+            "from (select path, batch_id, row_number() over (partition by batch_id "
+            f"order by path) - 1 as n from {FILES} where source = ? and entity = ?) as o "
+            "where f.source = ? and f.entity = ? and f.path = o.path "
+            "and f.batch_id = o.batch_id and o.n > 0",
             where * 2,
         )
-        con.execute(f"drop table {old}")
+        table = table_name(entity)
+        renamed = quote("__old_" + entity.name)
+        old_table = f"{quote(entity.schema)}.{renamed}"
+        if old == KEYED_METADATA_COLUMNS:
+            files, on = "file_key, loaded_at", "f.file_key = t._file_key"
+        else:
+            files, on = (
+                "path, batch_id, loaded_at",
+                ("f.path = t._source_file and f.batch_id = t._batch_id"),
+            )
+        con.execute(f"alter table {table} rename to {renamed}")
+        con.execute(
+            f"create table {table} as select t.* exclude (_loaded_at, {', '.join(old)}), "
+            f"coalesce(f.loaded_at, t._loaded_at) as _loaded_at from {old_table} as t "
+            f"left join (select {files} from {FILES} where source = ? and entity = ?) as f "
+            f"on {on}",
+            where,
+        )
+        con.execute(f"drop table {old_table}")
         if "_batch_id" in columns_of(con, entity.schema, entity.tombstones):
             tomb = f"{quote(entity.schema)}.{quote(entity.tombstones)}"
-            old = f"{quote(entity.schema)}.{quote('__old_' + entity.tombstones)}"
+            old_tomb = f"{quote(entity.schema)}.{quote('__old_' + entity.tombstones)}"
             con.execute(f"alter table {tomb} rename to {quote('__old_' + entity.tombstones)}")
             con.execute(
                 f"create table {tomb} as select t.* exclude (_batch_id), "
-                f"b.batch_key as _batch_key from {old} as t left join {BATCHES} as b "
+                f"b.batch_key as _batch_key from {old_tomb} as t left join {BATCHES} as b "
                 "on b.batch_id = t._batch_id"
             )
-            con.execute(f"drop table {old}")
+            con.execute(f"drop table {old_tomb}")
         con.execute("commit")
     except duckdb.Error:
         con.execute("rollback")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -9,9 +10,20 @@ from typing import NamedTuple
 
 @dataclass(frozen=True)
 class LandingFile:
+    """A landing file under the root; ``digest`` returns its sha256 (the skip key).
+
+    The digest is computed once, on first use or ahead in a worker thread (see
+    :func:`ingestion.sources.files.find_files`), so a new file can be hashed
+    while DuckDB loads it.
+    """
+
     path: Path
     relative: str
-    sha256: str
+    digest: Callable[[], str] = field(repr=False, compare=False)
+
+    @property
+    def sha256(self) -> str:
+        return self.digest()
 
 
 class Bad(NamedTuple):

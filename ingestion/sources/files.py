@@ -8,9 +8,12 @@ landing root; a missing, unreadable or header-less file is an error naming it.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import shutil
+from collections.abc import Callable
+from concurrent.futures import Executor
 from pathlib import Path
 
 import duckdb
@@ -62,13 +65,30 @@ def extract(
     return Extracted(parts, bad, entity.location, cleanup)
 
 
-def _sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+def _unreadable(entity: Entity, relative: str, exc: OSError) -> SourceFileError:
+    if isinstance(exc, FileNotFoundError):
+        return SourceFileError(f"{entity.qualified}: {relative} is missing")
+    return SourceFileError(f"{entity.qualified}: cannot read {relative}: {exc.strerror}")
 
 
-def find_files(entity: Entity, landing_root: Path) -> list[LandingFile]:
-    """Files the entity's glob matches, sorted, each proven to lie under the root."""
+def _sha256(entity: Entity, path: Path, relative: str) -> str:
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as exc:
+        raise _unreadable(entity, relative, exc) from None
+
+
+def find_files(
+    entity: Entity, landing_root: Path, hasher: Executor | None = None
+) -> list[LandingFile]:
+    """Files the entity's glob matches, sorted, each proven to lie under the root and readable.
+
+    Each file's sha256 is computed once when first asked for, or, with a
+    ``hasher``, started there right away: hashlib and DuckDB both release the
+    GIL, so a new file (whose digest is only recorded after its load) is hashed
+    while it loads instead of before.
+    """
     root = landing_root.resolve()
     if not root.is_dir():
         raise SourceFileError(f"landing root {landing_root} does not exist or is not a folder")
@@ -86,13 +106,14 @@ def find_files(entity: Entity, landing_root: Path) -> list[LandingFile]:
             )
         relative = path.relative_to(root).as_posix()
         try:
-            digest = _sha256(real)
-        except FileNotFoundError:
-            raise SourceFileError(f"{entity.qualified}: {relative} is missing") from None
+            real.open("rb").close()  # missing or unreadable: fail before the warehouse is opened
         except OSError as exc:
-            raise SourceFileError(
-                f"{entity.qualified}: cannot read {relative}: {exc.strerror}"
-            ) from None
+            raise _unreadable(entity, relative, exc) from None
+        digest: Callable[[], str]
+        if hasher is not None:
+            digest = hasher.submit(_sha256, entity, real, relative).result
+        else:
+            digest = functools.cache(functools.partial(_sha256, entity, real, relative))
         files.append(LandingFile(real, relative, digest))
     return files
 

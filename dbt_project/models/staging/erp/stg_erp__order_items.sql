@@ -8,15 +8,15 @@ source as (
 
 -- The ERP's daily exports overlap, so the append-loaded table holds the same line
 -- once per file that contained it. Keep one row per order_item_id: the most
--- recently loaded one, ties broken by the later source file (file keys follow the
--- file names).
+-- recently loaded one; within a batch, the one from the later file (_loaded_at grows by
+-- a microsecond per file, in file-name order).
 deduplicated as (
 
     select
         *,
         row_number() over (
             partition by order_item_id
-            order by _loaded_at desc, _file_key desc
+            order by _loaded_at desc
         ) as row_num
 
     from source

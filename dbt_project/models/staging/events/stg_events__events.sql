@@ -7,15 +7,15 @@ source as (
 ),
 
 -- Event lines can be delivered twice. Keep one row per event_id: the most
--- recently loaded one, ties broken by the later source file (file keys follow the
--- file names).
+-- recently loaded one; within a batch, the one from the later file (_loaded_at grows by
+-- a microsecond per file, in file-name order).
 deduplicated as (
 
     select
         *,
         row_number() over (
             partition by event_id
-            order by _loaded_at desc, _file_key desc
+            order by _loaded_at desc
         ) as row_num
 
     from source
