@@ -298,7 +298,7 @@ def test_column_graph_on_a_model_page(repo: Path, server: str) -> None:
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(server + "nodes/model.dataops.stg_erp__customers.html")
-            page.wait_for_function("window.columnGraph && window.columnGraph.ready")
+            page.wait_for_function("() => window.columnGraph && window.columnGraph.ready")
             page.locator("#col-email_hash .col-name code").click()
             picked = page.evaluate("window.columnGraph.picked")
             assert set(picked["up"]) == expected_up
