@@ -39,6 +39,8 @@ class Part:
     rejects: str | None = None  # CSV rejects table to harvest into quarantine
     lax_sql: str | None = None  # the same read, skipping bad lines (for a second pass)
     files: list[LandingFile] = field(default_factory=list)
+    # False: the rows may be inserted in any order (see ingestion.sources.files)
+    keep_order: bool = True
 
 
 @dataclass
