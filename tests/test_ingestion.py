@@ -367,3 +367,17 @@ def test_dry_run_writes_nothing(landing: Path, sources_file: Path, tmp_path: Pat
     ingest(load_config(sources_file), db, landing)
     again = ingest(load_config(sources_file), db, landing, dry_run=True)
     assert {r.status for r in again} == {"skipped"}
+
+
+def test_a_csv_insert_in_any_order_leaves_the_setting_as_it_was() -> None:
+    from ingestion.load.insert import _any_order
+
+    def setting(con: duckdb.DuckDBPyConnection) -> bool:
+        return con.execute("select current_setting('preserve_insertion_order')").fetchone()[0]
+
+    with duckdb.connect() as con:
+        with _any_order(con, True):
+            assert setting(con) is False
+        assert setting(con) is True
+        with _any_order(con, False):
+            assert setting(con) is True

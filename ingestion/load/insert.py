@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -51,6 +53,24 @@ def _select_list(
     return ", ".join(typed)
 
 
+@contextlib.contextmanager
+def _any_order(con: duckdb.DuckDBPyConnection, on: bool) -> Iterator[None]:
+    """Let DuckDB insert the rows in any order (``preserve_insertion_order``) meanwhile.
+
+    After a failed insert the transaction refuses the reset; the setting then
+    lasts until the run, which stops at that failure, closes the connection.
+    """
+    if not on:
+        yield
+        return
+    con.execute("set preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("reset preserve_insertion_order")
+
+
 def insert_parts(
     con: duckdb.DuckDBPyConnection,
     entity: Entity,
@@ -89,7 +109,8 @@ def insert_parts(
                 f"insert into {dest} ({col_list}) select {_select_list(names, part, bad, batch)}"
             )
         try:
-            count = con.execute(f"{write} from ({part.sql}){filt}").fetchone()
+            with _any_order(con, not part.keep_order):
+                count = con.execute(f"{write} from ({part.sql}){filt}").fetchone()
         except duckdb.Error as exc:
             files = ", ".join(f.relative for f in part.files) or extracted.label
             message = f"{entity.qualified}: cannot load {files}: {describe(exc)}"

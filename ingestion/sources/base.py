@@ -56,6 +56,8 @@ class Part:
     # Reads no row (every record of its file went to quarantine): the file is still
     # recorded as loaded, and the part takes no part in schema drift.
     empty: bool = False
+    # False: the rows may be inserted in any order (see ingestion.sources.files)
+    keep_order: bool = True
 
 
 @dataclass
