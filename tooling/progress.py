@@ -16,17 +16,21 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
+from tooling.console import LazyConsole, real
+
 FAILED = {"error", "fail", "runtime error"}
 
 
 class BuildProgress:
     """The ingestion loader's progress sink and dbt's event callback, in one display."""
 
-    def __init__(self, console: Console, lines: Console | None = None) -> None:
+    def __init__(
+        self, console: Console | LazyConsole, lines: Console | LazyConsole | None = None
+    ) -> None:
         """Live on ``console`` when it is a terminal, else plain lines on ``lines``
         (stdout, where dbt's log went: stderr keeps only errors)."""
         self.live = console.is_terminal
-        self.console = console if self.live else (lines or console)
+        self.console = real(console if self.live else (lines or console))
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),

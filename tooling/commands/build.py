@@ -7,16 +7,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from ingestion.errors import IngestionError
 from tooling.artifacts import disabled_models
-from tooling.console import BarProgress, console, err_console
+from tooling.console import BarProgress, console, err_console, new_table
 from tooling.errors import DataOpsError, UsageError
 from tooling.eventlog import LOG
 from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars, Warehouse
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from tooling.monitor import RecordOutcome
     from tooling.pipeline import BuildOutcome
 
@@ -26,7 +27,7 @@ STATUSES = ("pass", "warn", "error", "skip", "no-op")
 def summary_tables(outcome: BuildOutcome) -> list[Table]:
     tables = []
     if outcome.ingested:
-        loaded = Table(title="Rows loaded per source", title_justify="left")
+        loaded = new_table("Rows loaded per source")
         loaded.add_column("source")
         loaded.add_column("rows", justify="right")
         loaded.add_column("entities loaded / skipped", justify="right")
@@ -37,10 +38,9 @@ def summary_tables(outcome: BuildOutcome) -> list[Table]:
         tables.append(loaded)
     if outcome.published:
         moved = [p for p in outcome.published if p.published]
-        published = Table(
-            title=f"Raw tables published to {outcome.target_type}: {len(moved)} moved, "
-            f"{len(outcome.published) - len(moved)} unchanged",
-            title_justify="left",
+        published = new_table(
+            f"Raw tables published to {outcome.target_type}: {len(moved)} moved, "
+            f"{len(outcome.published) - len(moved)} unchanged"
         )
         published.add_column("table")
         published.add_column("rows", justify="right")
@@ -48,7 +48,7 @@ def summary_tables(outcome: BuildOutcome) -> list[Table]:
         for p in outcome.published:
             published.add_row(p.table, f"{p.rows:,}", "yes" if p.published else "unchanged")
         tables.append(published)
-    nodes = Table(title="dbt build", title_justify="left")
+    nodes = new_table("dbt build")
     nodes.add_column("resource")
     counted = outcome.run.counts()
     # no-op (dbt's NO-OP: saved queries) only gets a column when a node has it.

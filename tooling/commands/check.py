@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from tooling.console import console, err_console
+from tooling.console import console, err_console, new_table
 from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars
 
 
@@ -73,7 +72,7 @@ def check(
     from tooling.staleness import refresh_if_stale
 
     if list_rules:
-        table = Table(title="dataops check rules", title_justify="left")
+        table = new_table("dataops check rules")
         table.add_column("rule")
         table.add_column("default")
         table.add_column("what it checks")
@@ -130,13 +129,13 @@ def check(
         print(f"score {report.score}: {report.errors} error(s), {report.warnings} warning(s)")
     else:
         if report.findings:
-            table = Table(title="Governance findings", title_justify="left")
+            table = new_table("Governance findings")
             for column in ("severity", "rule", "node", "message"):
                 table.add_column(column)
             for f in report.findings:
                 table.add_row(f.severity, f.rule, f.node, f.message)
             console.print(table)
-        rules = Table(title="Rules", title_justify="left")
+        rules = new_table("Rules")
         for column in ("rule", "severity", "checked", "failed", "excepted"):
             rules.add_column(column, justify="left" if column in ("rule", "severity") else "right")
         for o in report.outcomes:

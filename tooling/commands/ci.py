@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from tooling.console import console, err_console
+from tooling.console import console, err_console, new_table
 from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars
 
 if TYPE_CHECKING:  # the ci modules load when a ci command runs, not at start-up
+    from rich.table import Table
+
     from tooling.ci.plan import Plan
     from tooling.settings import Settings
 
@@ -77,7 +78,7 @@ def plan_table(plan: Plan) -> Table:
     from tooling.ci.plan import BUILDABLE
     from tooling.manifest import edges_from_pairs, walk
 
-    table = Table(title="Modified nodes", title_justify="left")
+    table = new_table("Modified nodes")
     for column in ("node", "type", "why modified", "change", "downstream"):
         table.add_column(column)
     children = edges_from_pairs(plan.edges)
@@ -195,7 +196,7 @@ def diff(
     if output_format is PlanFormat.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
         return
-    table = Table(title="Data diff (branch vs production)", title_justify="left")
+    table = new_table("Data diff (branch vs production)")
     for column in ("model", "rows prod", "rows CI", "added", "removed", "changed", "columns"):
         table.add_column(column, justify="left" if column in ("model", "columns") else "right")
     for m in result.models:

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from tooling.console import console, err_console
+from tooling.console import console, err_console, new_table
 from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars, Warehouse
 from tooling.staleness import refresh_if_stale
 
@@ -61,7 +60,7 @@ def build(
 
     outcome = build_docs(settings, out_dir=out, skip_dbt=skip_dbt, levels=levels)
     site = outcome.site
-    table = Table(title="Lineage site", title_justify="left")
+    table = new_table("Lineage site")
     table.add_column("what")
     table.add_column("value", justify="right")
     table.add_row("pages", str(site.pages))

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from tooling.console import console, err_console
+from tooling.console import console, err_console, new_table
 from tooling.errors import UsageError
 
 
@@ -41,7 +40,7 @@ def generate(
             )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    table = Table(title=f"Generated into {out}", title_justify="left")
+    table = new_table(f"Generated into {out}")
     table.add_column("entity")
     table.add_column("rows", justify="right")
     for name, rows in counts.items():

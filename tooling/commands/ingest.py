@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from tooling.console import BarProgress, console, err_console
+from tooling.console import BarProgress, console, err_console, new_table
 from tooling.errors import UsageError
 from tooling.options import STATE, ProjectDir, SourcesFile, Warehouse
 
 app = typer.Typer(help="Land raw data (files, APIs, databases) in DuckDB.")
 
+if TYPE_CHECKING:
+    from rich.table import Table
+
 
 def ingest_table(results: list, title: str = "Ingestion") -> Table:
     from tooling.ingestion_runs import results_rows
 
-    table = Table(title=title, title_justify="left")
+    table = new_table(title)
     columns = (
         "table",
         "mode",
@@ -126,7 +128,7 @@ def status(
     if output == "json":
         print(json.dumps([s.as_dict() for s in statuses], indent=2))
         return
-    table = Table(title="Ingestion status", title_justify="left")
+    table = new_table("Ingestion status")
     for column in (
         "table",
         "last load (UTC)",

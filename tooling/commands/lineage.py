@@ -7,13 +7,13 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
-from rich.tree import Tree
 
 from tooling.artifacts import load_manifest, load_optional
 from tooling.console import console, err_console
 
 if TYPE_CHECKING:
+    from rich.tree import Tree
+
     from tooling.lineage.columns import ColumnTrace
     from tooling.lineage.query import NodeTree
 from tooling.options import STATE, ProfilesDir, ProjectDir, Target, Vars
@@ -27,12 +27,16 @@ class Format(StrEnum):
 
 
 def _node_branch(parent: Tree, tree: NodeTree) -> None:
+    from rich.markup import escape
+
     for edge in tree.edges:
         branch = parent.add(f"{escape(edge.label)} [dim]({edge.resource_type})[/dim]")
         _node_branch(branch, edge)
 
 
 def _column_text(trace: ColumnTrace, labels: dict[str, str]) -> str:
+    from rich.markup import escape
+
     owner = labels.get(trace.node or "", trace.relation or "?")
     # Names come from the project: `[/dim]` in a column name is text, not markup.
     text = escape(f"{owner}.{trace.column}")
@@ -95,6 +99,9 @@ def lineage(
         elif fmt is Format.mermaid:
             typer.echo(result.mermaid(), nl=False)
         else:
+            from rich.markup import escape
+            from rich.tree import Tree
+
             top = result.graph.nodes[uid]
             root = Tree(f"[bold]{escape(top.label)}[/bold] [dim]({top.resource_type})[/dim]")
             _node_branch(root.add(f"upstream ({upstream} levels)"), result.upstream)
@@ -109,6 +116,8 @@ def lineage(
     elif fmt is Format.mermaid:
         typer.echo(report.mermaid(graph), nl=False)
     else:
+        from rich.tree import Tree
+
         labels = {u: n.label for u, n in graph.nodes.items()}
         root = Tree(f"[bold]{_column_text(report.upstream, labels)}[/bold]")
         _column_branch(root.add(f"derives from ({upstream} levels)"), report.upstream, labels)

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from tooling.console import console
+from tooling.console import console, new_table
 from tooling.eventlog import LOG
 from tooling.options import STATE, ProjectDir, Warehouse
 
@@ -66,7 +65,7 @@ def status(
     if not incidents:
         console.print("no open incidents")
         return
-    table = Table(title=f"{len(incidents)} open incident(s)", title_justify="left")
+    table = new_table(f"{len(incidents)} open incident(s)")
     for column in ("severity", "check", "key", "detail", "opened (UTC)"):
         table.add_column(column)
     for i in incidents:

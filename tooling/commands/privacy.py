@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from tooling.console import console
+from tooling.console import console, new_table
 from tooling.options import STATE, ProjectDir, SourcesFile, Target, Warehouse
 
 app = typer.Typer(
@@ -35,6 +34,9 @@ LandingRoot = Annotated[
         envvar="DATAOPS_LANDING_ROOT",
     ),
 ]
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 class Format(StrEnum):
@@ -74,7 +76,7 @@ def _context(project_dir, target, warehouse, sources, landing_root):
 
 
 def _hits_table(hits, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = new_table(title)
     for column in ("where", "relation or file", "kind", "columns", "rows"):
         table.add_column(column, justify="right" if column == "rows" else "left")
     for hit in hits:
