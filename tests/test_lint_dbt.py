@@ -10,6 +10,7 @@ project) on the same files with the same rules.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ import pytest
 from conftest import REPO, run_cli
 
 from tooling import lint as lint_mod
-from tooling.lint import dbt_context, dbt_macros
+from tooling.lint import dbt_context, dbt_macros, reflow_memo
 
 PROJECT_YML = """name: shop
 version: '1.0.0'
@@ -203,6 +204,15 @@ BAD = """select
 from {{ ref('stg_orders') }}
 join {{ ref('stg_orders') }} as again on again.order_id = stg_orders.order_id
 """
+# Layout problems for the four rules that share one reflow sequence (reflow_memo.py):
+# double spaces (LT01), a wrong indent (LT02), a line over 100 characters (LT05) and
+# a clause keyword after a table reference on its line (LT14).
+LAYOUT = """select
+    order_id,
+      status   as order_status,
+    'a text that makes this line run well past the hundred characters that the config allows here' as long_note
+from {{ ref('stg_orders') }} where order_id > 0
+"""
 PLANTED = {
     "AS status_group": "CP01",
     "AS order_status": "CP01",
@@ -232,6 +242,7 @@ def make_repo(root: Path) -> Path:
     (project / "models/staging/stg_orders.sql").write_text(STG_ORDERS)
     (project / "models/marts/fct_everything.sql").write_text(EVERYTHING)
     (project / "models/marts/fct_bad.sql").write_text(BAD)
+    (project / "models/marts/fct_layout.sql").write_text(LAYOUT)
     return project
 
 
@@ -296,6 +307,24 @@ def test_violations_equal_the_dbt_templater(shop: dict) -> None:
     planted = {(bad, line_of(BAD, marker), code) for marker, code in PLANTED.items()}
     assert planted <= found
     assert report.problems == []
+
+
+def test_shared_reflow_sequence_changes_no_violation(
+    shop: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The layout rules share one reflow sequence per file (tooling/lint/reflow_memo.py):
+    every violation, with its column and text, equals a lint where each rule builds its own."""
+    root, project, files = shop["root"], shop["project"], shop["files"]
+
+    def violations() -> list[tuple]:
+        report = lint_mod.lint(files, project_dir=project, root=root, processes=1, use_cache=False)
+        return sorted((v.path, v.line, v.column, v.code, v.description) for v in report.violations)
+
+    shared = violations()
+    monkeypatch.setattr(reflow_memo, "shared_root_sequences", contextlib.nullcontext)
+    assert violations() == shared
+    layout = {code for *_, code, _ in shared if code in ("LT01", "LT02", "LT05", "LT14")}
+    assert layout == {"LT01", "LT02", "LT05", "LT14"}, shared  # each sharing rule finds one
 
 
 def test_dispatch_and_filters_render_as_dbt_does(shop: dict) -> None:
@@ -402,7 +431,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
         for e in errors
     )
     data = json.loads(result.stdout)
-    assert data["files_linted"] == 4  # the others are still linted
+    assert data["files_linted"] == len(lint_mod.discover(project))  # the others too
     assert ("dbt/models/marts/fct_bad.sql", line_of(BAD, "AS order_status"), "CP01") in {
         (v["path"], v["line"], v["code"]) for v in data["violations"]
     }
@@ -417,7 +446,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
         line for line in errors if f"cannot read sqlfluff config {tmp_path / '.sqlfluff'}" in line
     ]
     assert len(errors) == 1
-    assert json.loads(result.stdout)["files_linted"] == 3
+    assert json.loads(result.stdout)["files_linted"] == len(lint_mod.discover(project))
     # An unknown templater: one line, exit 2.
     result = run_cli("lint", "--templater", "nope", cwd=tmp_path)
     assert result.returncode == 2

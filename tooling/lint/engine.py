@@ -15,6 +15,7 @@ dialect, macros), so a worker costs a fork, not a start-up; below
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tooling.lint import dbt_macros
+from tooling.lint import dbt_macros, reflow_memo
 
 CACHE_VERSION = 1
 CACHE_NAME = ".dataops-lint-cache.json"
@@ -64,6 +65,7 @@ def _code_hash() -> str:
         "dbt_context.py",
         "dbt_macros.py",
         "dbt_stand_ins.py",
+        "reflow_memo.py",
     )
     return _sha(b"".join((here / n).read_bytes() for n in files))
 
@@ -137,13 +139,9 @@ def _lint_file(path: str) -> FileResult:
     rule_pack = _STATE["rulepacks"].get(id(config))
     if rule_pack is None:
         rule_pack = _STATE["rulepacks"][id(config)] = linter.get_rulepack(config=config)
-    linted = linter.lint_parsed(
-        linter.parse_rendered(linter.render_string(raw, path, config, encoding)),
-        rule_pack,
-        fix=fix,
-        formatter=None,
-        encoding=encoding,
-    )
+    parsed = linter.parse_rendered(linter.render_string(raw, path, config, encoding))
+    with contextlib.nullcontext() if fix else reflow_memo.shared_root_sequences():
+        linted = linter.lint_parsed(parsed, rule_pack, fix=fix, formatter=None, encoding=encoding)
     fixed = False
     if fix:
         text, _ = linted.fix_string()
