@@ -16,11 +16,12 @@ dialect, macros), so a worker costs a fork, not a start-up; below
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import multiprocessing
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,6 +189,26 @@ def _file_config(linter: Any, path: str) -> tuple[str, Any, str]:
     return raw, config, "utf-8"
 
 
+@contextlib.contextmanager
+def _few_collections() -> Iterator[None]:
+    """Collect garbage less often while files are linted (in the forked workers too).
+
+    Everything built before linting (dialect grammar, rules, dbt's macros) lives
+    to the end, so it is frozen out of the collector's scans; sqlfluff's parse
+    trees make cyclic garbage at a high rate, so the youngest generation is
+    collected every 20,000 allocations instead of 700. 60 files, one process:
+    6.9 s -> 6.5 s CPU, peak memory 62 -> 80 MiB.
+    """
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 50)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 def _prepare(config: Any, world: dbt_macros.World, *, fix: bool, nested: bool) -> None:
     from sqlfluff.core import Linter
 
@@ -248,13 +269,14 @@ def run(
         _prepare(config, world, fix=fix, nested=nested)
         workers = processes or (1 if len(todo) < CROSSOVER else min(2, os.cpu_count() or 1))
         workers = max(1, min(workers, len(todo)))
-        if workers == 1:
-            fresh = [_lint_one(p) for p in todo]
-        else:
-            context = multiprocessing.get_context("fork")
-            with context.Pool(workers) as pool:
-                chunk = max(1, len(todo) // (workers * 8))
-                fresh = list(pool.imap_unordered(_lint_one, todo, chunksize=chunk))
+        with _few_collections():
+            if workers == 1:
+                fresh = [_lint_one(p) for p in todo]
+            else:
+                context = multiprocessing.get_context("fork")
+                with context.Pool(workers) as pool:
+                    chunk = max(1, len(todo) // (workers * 8))
+                    fresh = list(pool.imap_unordered(_lint_one, todo, chunksize=chunk))
         for result in fresh:
             results[result.path] = result
             if not result.fixed:  # a rewritten file has new content, so a new key
