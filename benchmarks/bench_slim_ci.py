@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,10 +35,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tooling.manifest import ManifestGraph  # noqa: E402
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
+    """Run ``cmd``; return the CPU time (user + system) it and its children took."""
+    before = children_cpu()
     result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"{cmd[0]} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return children_cpu() - before
 
 
 def descendants(manifest: dict, root: str) -> set[str]:
@@ -104,36 +114,42 @@ def main() -> None:
         baseline_db = work / "baseline.duckdb"
         ci_dir = work / "ci"
 
+        cpu: dict[str, list[float]] = {"slim CI": [], "full": [], "bare deferred": []}
+
         def ours() -> None:
-            run(
-                [
-                    dataops,
-                    "ci",
-                    "run",
-                    "--state",
-                    str(work / "state"),
-                    "--ci-dir",
-                    str(ci_dir),
-                    *common,
-                ],
-                work,
-                env,
+            cpu["slim CI"].append(
+                run(
+                    [
+                        dataops,
+                        "ci",
+                        "run",
+                        "--state",
+                        str(work / "state"),
+                        "--ci-dir",
+                        str(ci_dir),
+                        *common,
+                    ],
+                    work,
+                    env,
+                )
             )
 
         def baseline() -> None:
-            run(
-                [
-                    str(BIN / "dbt"),
-                    "--quiet",
-                    "build",
-                    *common,
-                    "--profiles-dir",
-                    str(project),
-                    "--target-path",
-                    str(work / "baseline-target"),
-                ],
-                work,
-                {**env, "DATAOPS_WAREHOUSE": str(baseline_db)},
+            cpu["full"].append(
+                run(
+                    [
+                        str(BIN / "dbt"),
+                        "--quiet",
+                        "build",
+                        *common,
+                        "--profiles-dir",
+                        str(project),
+                        "--target-path",
+                        str(work / "baseline-target"),
+                    ],
+                    work,
+                    {**env, "DATAOPS_WAREHOUSE": str(baseline_db)},
+                )
             )
 
         bare_dir = work / "bare"
@@ -141,24 +157,26 @@ def main() -> None:
         shutil.copyfile(work / "state" / "warehouse.duckdb", bare_dir / prod.name)
 
         def bare() -> None:
-            run(
-                [
-                    str(BIN / "dbt"),
-                    "--quiet",
-                    "build",
-                    "--select",
-                    "state:modified+",
-                    "--defer",
-                    "--state",
-                    str(work / "state"),
-                    *common,
-                    "--profiles-dir",
-                    str(project),
-                    "--target-path",
-                    str(work / "bare-target"),
-                ],
-                work,
-                {**env, "DATAOPS_WAREHOUSE": str(bare_dir / prod.name)},
+            cpu["bare deferred"].append(
+                run(
+                    [
+                        str(BIN / "dbt"),
+                        "--quiet",
+                        "build",
+                        "--select",
+                        "state:modified+",
+                        "--defer",
+                        "--state",
+                        str(work / "state"),
+                        *common,
+                        "--profiles-dir",
+                        str(project),
+                        "--target-path",
+                        str(work / "bare-target"),
+                    ],
+                    work,
+                    {**env, "DATAOPS_WAREHOUSE": str(bare_dir / prod.name)},
+                )
             )
 
         ours_t, base_t, bare_t = [], [], []
@@ -175,6 +193,17 @@ def main() -> None:
         ):
             elapsed = json.loads((target / "run_results.json").read_text())["elapsed_time"]
             print(f"{label}: dbt's own elapsed time (last run) {elapsed:.1f}s")
+        for label, times in cpu.items():
+            print(
+                f"{label}: CPU time (user + system) median {statistics.median(times):.2f}s "
+                f"{[round(t, 2) for t in times]}"
+            )
+        ours_cpu = statistics.median(cpu["slim CI"])
+        print(
+            f"CPU time ratios (medians, not the goals, which are wall time): slim CI / full "
+            f"{ours_cpu / statistics.median(cpu['full']):.3f}, slim CI / bare deferred "
+            f"{ours_cpu / statistics.median(cpu['bare deferred']):.3f}"
+        )
         print(f"project: {args.models} models; changed: {stg.stem}")
         ratio = report(
             "slim CI (dataops ci run) vs full dbt build", ours_t, base_t, higher_is_better=False

@@ -10,6 +10,8 @@ the production file.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
 
 from tooling import production_state as state_mod
@@ -94,6 +96,65 @@ def _prepare_ci_warehouse(paths: CiPaths, prod: state_mod.ProductionState | None
     finally:
         con.close()
     return created
+
+
+class CiFileSetup:
+    """The CI file and the private production copy, made in a thread while dbt parses.
+
+    Neither needs the parsed project, and both spend their time where the GIL
+    is released (DuckDB's statements, the kernel's file copy), so they overlap
+    the parse instead of following it. :meth:`wait` joins the thread and raises
+    what it raised, as one :class:`DataOpsError` line; after a failure, or when
+    the caller gives up (:meth:`abandon`, e.g. the parse failed), the files the
+    thread wrote are removed, so no half-made CI file or copy is left behind.
+    """
+
+    def __init__(self, paths: CiPaths, prod: state_mod.ProductionState | None) -> None:
+        import duckdb  # noqa: F401 - imported here, not in the thread (the import lock)
+
+        self.paths, self.prod = paths, prod
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, name="dataops-ci-setup", daemon=True)
+        self.thread.start()
+
+    def _work(self) -> None:
+        try:
+            prepare_ci_warehouse(self.paths, self.prod)
+            if self.prod is not None and self.prod.warehouse is not None:
+                from tooling.ci import isolation
+
+                source = self.prod.warehouse
+                target = self.paths.production_copy(source)
+                try:
+                    isolation.private_copy(source, target)
+                except OSError as exc:
+                    raise DataOpsError(
+                        f"cannot copy the production warehouse {source} to {target}: "
+                        f"{exc.strerror or exc}"
+                    ) from None
+        except BaseException as exc:  # handed to the caller's thread by wait()
+            self.error = exc
+
+    def wait(self) -> None:
+        """Join the thread; raise what it raised, after removing what it wrote."""
+        self.thread.join()
+        if self.error is not None:
+            self._remove()
+            raise self.error
+
+    def abandon(self) -> None:
+        """The run stops before the build: join the thread and remove what it wrote."""
+        self.thread.join()
+        self._remove()
+
+    def _remove(self) -> None:
+        files = [self.paths.warehouse]
+        if self.prod is not None and self.prod.warehouse is not None:
+            files.append(self.paths.production_copy(self.prod.warehouse))
+        for path in files:
+            for stale in (path, path.with_name(path.name + ".wal")):
+                with contextlib.suppress(OSError):
+                    stale.unlink(missing_ok=True)
 
 
 def _literal(value: str) -> str:

@@ -21,12 +21,13 @@ from tooling.artifacts import read_json, read_run_results
 from tooling.ci import diff as diff_mod
 from tooling.ci import pr_report
 from tooling.ci.ci_profile import ci_settings
-from tooling.ci.ci_warehouse import prepare_ci_warehouse, require_production_warehouse
+from tooling.ci.ci_warehouse import CiFileSetup, require_production_warehouse
 from tooling.ci.deferred_state import dbt_state, load_state
 from tooling.ci.diff import DiffResult
 from tooling.ci.paths import CiPaths, save_json
 from tooling.ci.plan import Plan, build_plan, classify_sql, update_classes
 from tooling.dbt_invoke import (
+    fewer_collections,
     invoke,
     list_unique_ids,
     one_state_load,
@@ -146,12 +147,21 @@ def run(
     writes one (with the compiled SQL the change classes need), and the plan is
     made from it, so dbt serialises the project once instead of twice and this
     process reads it once. Should the run stop before dbt wrote it, the plan is
-    still saved, from the parsed manifest.
+    still saved, from the parsed manifest. The collector runs less often
+    meanwhile (:func:`fewer_collections`).
     """
+    with fewer_collections():
+        return _run(settings, state_dir=state_dir, full=full, ci_dir=ci_dir, quiet=quiet)
+
+
+def _run(
+    settings: Settings, *, state_dir: Path | None, full: bool, ci_dir: Path, quiet: bool
+) -> RunOutcome:
     started = time.perf_counter()
     started_at = datetime.now(UTC)
     paths = CiPaths(ci_dir)
-    if not _on_duckdb(settings):
+    on_duckdb = _on_duckdb(settings)
+    if not on_duckdb:
         # A server or Spark that cannot answer: one line, before anything is written
         # (also points the Spark profile at its warehouse folder).
         preflight(settings)
@@ -160,10 +170,20 @@ def run(
     prod = load_state(settings, state_dir, full)
     ci = ci_settings(settings, paths, prod)
     everything = prod is None or full
-    dbt_manifest = parse_manifest(ci, extra=[*_target_args(paths), "--no-write-json"])
+    # On DuckDB a deferred build without production's file stops below, the plan saved,
+    # before anything is set up (on a server engine deferred models read production in place).
+    no_production_file = not everything and on_duckdb and prod.warehouse is None
+    # The CI file and the production copy are made while dbt parses (ci_warehouse.py).
+    setup = None if no_production_file else CiFileSetup(paths, prod)
     # The selection and the deferred build read one production state: dbt loads it once.
     with one_state_load():
-        modified = [] if everything else modified_ids(ci, prod, paths, dbt_manifest)
+        try:
+            dbt_manifest = parse_manifest(ci, extra=[*_target_args(paths), "--no-write-json"])
+            modified = [] if everything else modified_ids(ci, prod, paths, dbt_manifest)
+        except BaseException:
+            if setup is not None:
+                setup.abandon()  # the run stops before its build: no CI file is left
+            raise
         manifest_path = paths.target_path / "manifest.json"
         for stale in (manifest_path, paths.target_path / "run_results.json"):
             stale.unlink(missing_ok=True)  # the plan and the outcome come from this run only
@@ -177,14 +197,10 @@ def run(
             return plan_from(new, prod, state_dir=state_dir, full=full, modified=modified)
 
         try:
-            if not everything and _on_duckdb(settings):
-                # on a server engine deferred models read production relations in place
-                require_production_warehouse(prod, state_dir)
-            prepare_ci_warehouse(paths, prod)
-            if prod is not None and prod.warehouse is not None:
-                from tooling.ci import isolation
-
-                isolation.private_copy(prod.warehouse, paths.production_copy(prod.warehouse))
+            if setup is None:
+                require_production_warehouse(prod, state_dir)  # raises: no production file
+            else:
+                setup.wait()  # the thread's error, if any, as one line
             if everything:
                 if (prod is None or prod.warehouse is None) and settings.sources.is_file():
                     # No production data to read: land the project's own sources in the CI file.
