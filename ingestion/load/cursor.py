@@ -97,8 +97,9 @@ def _stats_max(
     )
     # (the files were just read: their footers are in the OS cache, a few ms)
     row = con.execute(
-        "select count(distinct [file_name, row_group_id::varchar]) filter "
-        "(where row_group_num_rows > 0), "
+        # (row groups counted by their first column chunk: a count(distinct) of
+        # (file, row group) costs 8 ms against 3 ms on the 41 row groups of 5 M rows)
+        "select count(*) filter (where column_id = 0 and row_group_num_rows > 0), "
         f"count(*) filter (where row_group_num_rows > 0 and {answers}), "
         f"max({value}) filter (where path_in_schema = {literal(cursor)})::varchar "
         f"from parquet_metadata({path_list(files)})"
