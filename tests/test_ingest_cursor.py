@@ -42,7 +42,9 @@ def write(path: Path, ids: list[int], values: list, typ: pa.DataType, **kw: obje
 
 @pytest.fixture
 def scans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Counts the fallback scans (the footers did not answer)."""
+    """Counts the fallback scans (the footers did not answer); tiny batches may use footers."""
+    monkeypatch.setattr(cursor_mod, "STATS_MIN_ROWS", 0)
+    monkeypatch.setattr(cursor_mod, "STATS_MIN_ROWS_PER_FILE", 0)
     calls: list[str] = []
     real = cursor_mod.scan_max
 
@@ -180,3 +182,21 @@ def test_merge_batch_uses_the_footers(tmp_path: Path, scans: list[str]) -> None:
     write(landing / "t_2.parquet", [2, 4], [25, 26], pa.int64())
     [result] = ingest(load_config(sources), db, landing)
     assert scans == [] and result.high_water_mark == mark(db) == "30"
+
+
+def test_small_batches_are_scanned(
+    tmp_path: Path, scans: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # reading footers costs more than scanning a few rows, or many small files' rows
+    monkeypatch.setattr(cursor_mod, "STATS_MIN_ROWS", 10)
+    monkeypatch.setattr(cursor_mod, "STATS_MIN_ROWS_PER_FILE", 6)
+    landing, sources = setup(tmp_path)
+    db = tmp_path / "w.duckdb"
+    write(landing / "t_1.parquet", list(range(9)), list(range(9)), pa.int64())
+    ingest(load_config(sources), db, landing)  # 9 rows: fewer than 10
+    write(landing / "t_2.parquet", list(range(9, 15)), list(range(9, 15)), pa.int64())
+    write(landing / "t_3.parquet", list(range(15, 20)), list(range(15, 20)), pa.int64())
+    ingest(load_config(sources), db, landing)  # 11 rows, but fewer than 6 per file
+    write(landing / "t_4.parquet", list(range(20, 32)), list(range(20, 32)), pa.int64())
+    [result] = ingest(load_config(sources), db, landing)  # 12 rows in one file: footers
+    assert len(scans) == 2 and result.high_water_mark == mark(db) == "31"

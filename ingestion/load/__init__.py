@@ -78,7 +78,14 @@ def load(
     has_cursor = bool(entity.cursor and entity.cursor in target)
     batch_max = (
         cursor.batch_max(
-            con, entity, extracted.parts, risky, target[entity.cursor], batch_rows, since=since
+            con,
+            entity,
+            extracted.parts,
+            risky,
+            target[entity.cursor],
+            batch_rows,
+            since=since,
+            inserted=result.rows,
         )
         if has_cursor and entity.cursor
         else None

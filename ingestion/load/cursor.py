@@ -6,7 +6,10 @@ largest exact ``max_value`` of the cursor column over all row groups, a
 row group of NULLs only adding nothing. Any row group they leave in doubt (no
 statistics, an inexact or deprecated-only maximum, a type whose statistics
 order differs from DuckDB's) sends the whole batch to the scan of the loaded
-rows, which is what the statistics must equal.
+rows, which is what the statistics must equal. Reading footers costs too (about
+2.7 ms for one file of 41 row groups, 10 ms for 200 small files, against a
+scan of 1.6 ms per million rows): small batches, and batches of many small
+files, are scanned.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ STATS_TYPES = {
     "TIMESTAMP_NS",
     "TIMESTAMP WITH TIME ZONE",
 }
+# Below these the scan is the cheaper answer (a 200-file batch of 200 k rows: footers
+# 10 ms, scan 0.9 ms; one file of 5 M rows: footers 2.7 ms, scan 8 ms wall).
+STATS_MIN_ROWS = 1_000_000
+STATS_MIN_ROWS_PER_FILE = 100_000
 
 
 def batch_max(
@@ -49,16 +56,20 @@ def batch_max(
     rows: str,
     *,
     since: str | None,
+    inserted: int,
 ) -> str | None:
     """The batch's largest cursor value (as text); ``rows`` selects the batch's rows.
 
     ``risky``: per part, the columns cast on insert (rows that do not cast go to
-    quarantine); ``cursor_type``: the cursor column's type in the table.
+    quarantine); ``cursor_type``: the cursor column's type in the table;
+    ``inserted``: how many rows the batch inserted.
     """
     assert entity.cursor
-    from_stats = _stats_max(con, entity.cursor, parts, risky, cursor_type, since)
-    if from_stats is not None:
-        return from_stats[0]
+    files = sum(len(p.stats_files) for p in parts)
+    if inserted >= max(STATS_MIN_ROWS, STATS_MIN_ROWS_PER_FILE * files):
+        from_stats = _stats_max(con, entity.cursor, parts, risky, cursor_type, since)
+        if from_stats is not None:
+            return from_stats[0]
     return scan_max(con, entity.cursor, rows)
 
 
