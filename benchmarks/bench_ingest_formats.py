@@ -71,6 +71,12 @@ def main() -> None:
         help="also time a bare CTAS that adds the old per-row text audit columns "
         "(text batch id and file name: what they cost)",
     )
+    parser.add_argument(
+        "--unordered-reference",
+        action="store_true",
+        help="also time the bare CTAS under preserve_insertion_order=false (CSV loads that "
+        "way: how much of its lead over the bare CTAS that setting is)",
+    )
     args = parser.parse_args()
     print(f"ingestion code: {Path(ingestion.__file__).parent}")
     work = Path(tempfile.mkdtemp(prefix="bench-formats-"))
@@ -98,6 +104,11 @@ def main() -> None:
 
             def baseline(fmt: str = fmt, path: Path = path, base_db: Path = base_db) -> None:
                 with duckdb.connect(str(base_db)) as con:
+                    con.execute(f"create table t as select * from {READERS[fmt]}('{path}')")
+
+            def unordered(fmt: str = fmt, path: Path = path, base_db: Path = base_db) -> None:
+                with duckdb.connect(str(base_db)) as con:
+                    con.execute("set preserve_insertion_order = false")
                     con.execute(f"create table t as select * from {READERS[fmt]}('{path}')")
 
             def with_meta(fmt: str = fmt, path: Path = path, base_db: Path = base_db) -> None:
@@ -134,6 +145,21 @@ def main() -> None:
                 report(
                     f"  ours vs CTAS + old text audit columns ({fmt})", o, m, higher_is_better=True
                 )
+            if args.unordered_reference:
+                cpu_u: list[float] = []
+                _, u = alternate(
+                    lambda: None,
+                    cpu_timed(unordered, cpu_u),
+                    repeats=args.repeats,
+                    before_each=clean,
+                )
+                report(
+                    f"  ours vs bare CTAS with preserve_insertion_order=false ({fmt})",
+                    o,
+                    u,
+                    higher_is_better=True,
+                )
+                report(f"  CPU time, same ({fmt})", cpu_o, cpu_u, higher_is_better=True)
             clean()
             shutil.rmtree(landing)
         if args.merge_base <= 0:

@@ -101,14 +101,15 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
         table: [c for c in added if c.split()[0] not in current[table]]
         for table, (_, added) in _META_TABLES.items()
     }
-    row = con.execute(
-        "select count(*) from duckdb_sequences() where schema_name = ? "
-        "and sequence_name in (select unnest(?))",
-        [META_SCHEMA, [q.split(".")[1] for q in _SEQUENCES]],
-    ).fetchone()
-    sequences = bool(row and row[0] == len(_SEQUENCES))
-    if all(current.values()) and not any(missing.values()) and sequences:
-        return
+    if all(current.values()) and not any(missing.values()):
+        # (a table missing: everything is created below, the sequences too; no need to ask)
+        row = con.execute(
+            "select count(*) from duckdb_sequences() where schema_name = ? "
+            "and sequence_name in (select unnest(?))",
+            [META_SCHEMA, [q.split(".")[1] for q in _SEQUENCES]],
+        ).fetchone()
+        if row and row[0] == len(_SEQUENCES):
+            return
     con.execute("begin transaction")
     try:
         con.execute(f"create schema if not exists {META_SCHEMA}")

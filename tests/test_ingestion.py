@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 import duckdb
 import pytest
 from conftest import CUSTOMER_HEADER, hold_duckdb_lock, write_csv
 
+from ingestion import pipeline
 from ingestion.config import load_config
 from ingestion.errors import (
     ConfigError,
@@ -162,6 +163,42 @@ def test_stamps_only_grow_when_the_clock_goes_back(
         "where i._loaded_at = (select max(_loaded_at) from raw_erp.items) group by all",
     ) == [("erp/items/items_2026-10-03.csv", True, 1)]
     assert rows(db, "select count(distinct _loaded_at), count(*) from raw_erp.items") == [(3, 5)]
+
+
+def test_stamps_stay_unique_when_the_clock_stands_still(
+    landing: Path, sources_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every batch reads the same instant: each starts 1 µs after the last stamp it finds
+    frozen = datetime(2026, 10, 5, 12, 0, tzinfo=UTC)
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> datetime:
+            return frozen
+
+    monkeypatch.setattr(pipeline, "datetime", Frozen)
+    db = tmp_path / "w.duckdb"
+    config = load_config(sources_file)
+    ingest(config, db, landing, entity="items")  # two files: frozen, frozen + 1 µs
+    write_csv(landing / "erp/items/items_2026-10-03.csv", "item_id,amount_cents", ["7,70"])
+    write_csv(landing / "erp/items/items_2026-10-04.csv", "item_id,amount_cents", ["8,80"])
+    [second] = ingest(config, db, landing, entity="items")
+    assert second.status == "loaded"
+    stamps = rows(
+        db,
+        "select f.path, f.loaded_at - timestamptz '2026-10-05 12:00:00+00', "
+        "b.started_at - timestamptz '2026-10-05 12:00:00+00', count(i._loaded_at) "
+        "from dataops_meta.loaded_files as f join dataops_meta.load_batches as b using "
+        "(batch_id) left join raw_erp.items as i on i._loaded_at = f.loaded_at "
+        "where f.entity = 'items' group by all order by 1",
+    )
+    us = [timedelta(microseconds=n) for n in range(4)]
+    assert stamps == [
+        ("erp/items/items_2026-10-01.csv", us[0], us[0], 2),
+        ("erp/items/items_2026-10-02.csv", us[1], us[0], 2),
+        ("erp/items/items_2026-10-03.csv", us[2], us[2], 1),
+        ("erp/items/items_2026-10-04.csv", us[3], us[2], 1),
+    ]
 
 
 def test_rerun_skips_files_and_changes_nothing(

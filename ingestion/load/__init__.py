@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion.config import Entity
-from ingestion.load import audit, drift, insert, merge, quarantine, table
+from ingestion.load import audit, cursor, drift, insert, merge, quarantine, table
 from ingestion.load.batch import Batch
 from ingestion.results import EntityResult
 from ingestion.sources.base import Extracted
@@ -76,7 +76,20 @@ def load(
     # stamps only grow per entity: the batch's rows are those from its first stamp on
     batch_rows = dest if merging else f"{name} where _loaded_at >= {batch.now_sql}"
     has_cursor = bool(entity.cursor and entity.cursor in target)
-    batch_max = insert.cursor_max(con, entity, batch_rows) if has_cursor else None
+    batch_max = (
+        cursor.batch_max(
+            con,
+            entity,
+            extracted.parts,
+            risky,
+            target[entity.cursor],
+            batch_rows,
+            since=since,
+            inserted=result.rows,
+        )
+        if has_cursor and entity.cursor
+        else None
+    )
     if merging:
         merge.merge(con, entity, name, names, q, batch)  # result.rows stays the rows read
     audit.record_files(con, entity, files, result, batch, batch_rows)

@@ -121,10 +121,3 @@ def insert_parts(
         counted += int(count[0]) if count else 0
         quarantine.harvest_rejects(con, part, q, batch, root)
     return counted
-
-
-def cursor_max(con: duckdb.DuckDBPyConnection, entity: Entity, rows: str) -> str | None:
-    """The batch's largest cursor value (as text); ``rows`` selects the batch's rows."""
-    assert entity.cursor
-    row = con.execute(f"select max({quote(entity.cursor)})::varchar from {rows}").fetchone()
-    return row[0] if row else None

@@ -58,6 +58,9 @@ class Part:
     empty: bool = False
     # False: the rows may be inserted in any order (see ingestion.sources.files)
     keep_order: bool = True
+    # Parquet files the part reads whole, each value as the file has it: their
+    # footer statistics describe the part's rows (ingestion.load.cursor)
+    stats_files: list[Path] = field(default_factory=list)
 
 
 @dataclass

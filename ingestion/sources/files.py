@@ -263,6 +263,7 @@ def file_parts(
                     sql=f"select {sel}, {file_index} as _file_index from read_parquet({plist})",
                     columns=columns,
                     files=group,
+                    stats_files=[paths[f.relative] for f in group],
                 )
             )
     return parts
